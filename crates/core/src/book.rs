@@ -1,0 +1,278 @@
+//! Book assembly: duplicates dropped, posts ordered, bodies parsed, heading ids made unique,
+//! book metadata derived.
+
+use std::collections::HashSet;
+
+use crate::html::slugify;
+use crate::model::{Block, Book, BookMeta, Chapter, inlines_text};
+use crate::rest::Post;
+
+/// The order of chapters in the book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Oldest post first (by date, then id).
+    #[default]
+    Oldest,
+    /// Newest post first.
+    Newest,
+    /// By title, case-insensitively.
+    Title,
+    /// As the inputs give them.
+    Input,
+}
+
+/// Book-wide settings from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct BookOptions {
+    /// `--title`: replaces the derived title.
+    pub title: Option<String>,
+    /// `--author`: replaces the posts' authors.
+    pub author: Option<String>,
+    /// `--language`: replaces the posts' language.
+    pub language: Option<String>,
+    /// `--order`.
+    pub order: Order,
+}
+
+/// Drops posts that appear twice (same id), keeping the most recently modified copy at the
+/// place of the first. Returns the posts kept and how many were dropped.
+pub fn dedupe(posts: Vec<Post>) -> (Vec<Post>, usize) {
+    let mut index: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+    let mut kept: Vec<Post> = Vec::with_capacity(posts.len());
+    let mut dropped = 0;
+    for post in posts {
+        match index.get(&post.meta.id) {
+            Some(&i) => {
+                dropped += 1;
+                if post.meta.modified > kept[i].meta.modified {
+                    kept[i] = post;
+                }
+            }
+            None => {
+                index.insert(post.meta.id, kept.len());
+                kept.push(post);
+            }
+        }
+    }
+    (kept, dropped)
+}
+
+/// Sorts posts into the book's order. The sort is stable, so ties keep input order.
+pub fn sort_posts(posts: &mut [Post], order: Order) {
+    match order {
+        Order::Oldest => posts.sort_by_key(|p| (p.meta.date, p.meta.id)),
+        Order::Newest => {
+            posts.sort_by_key(|p| std::cmp::Reverse((p.meta.date, p.meta.id)));
+        }
+        Order::Title => posts.sort_by_cached_key(|p| (p.meta.title_text().to_lowercase(), p.meta.id)),
+        Order::Input => {}
+    }
+}
+
+/// Makes a book of chapters already in order: unique heading ids and the book's metadata.
+pub fn assemble(mut chapters: Vec<Chapter>, options: &BookOptions) -> Book {
+    let mut used = HashSet::new();
+    for chapter in &mut chapters {
+        unique_heading_ids(&mut chapter.blocks, &mut used);
+    }
+    let meta = book_meta(&chapters, options);
+    Book { meta, chapters }
+}
+
+/// Dedupes, orders and parses posts into one book.
+pub fn build_book(posts: Vec<Post>, options: &BookOptions) -> Book {
+    let (mut posts, _) = dedupe(posts);
+    sort_posts(&mut posts, options.order);
+    let chapters = posts.iter().map(Post::to_chapter).collect();
+    assemble(chapters, options)
+}
+
+fn book_meta(chapters: &[Chapter], options: &BookOptions) -> BookMeta {
+    let source = chapters
+        .iter()
+        .find_map(|c| c.meta.link.as_deref())
+        .and_then(site_of);
+    let title = options
+        .title
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| match chapters {
+            [single] => single.meta.title_text(),
+            _ => source
+                .as_deref()
+                .map(|s| host_of(s).to_string())
+                .unwrap_or_else(|| "Posts".to_string()),
+        });
+    let authors = match &options.author {
+        Some(a) if !a.trim().is_empty() => vec![a.trim().to_string()],
+        _ => {
+            let mut authors: Vec<String> = Vec::new();
+            for c in chapters {
+                if let Some(a) = &c.meta.author {
+                    if !authors.contains(a) {
+                        authors.push(a.clone());
+                    }
+                }
+            }
+            authors
+        }
+    };
+    let language = options
+        .language
+        .clone()
+        .filter(|l| !l.trim().is_empty())
+        .or_else(|| chapters.iter().find_map(|c| c.meta.language.clone()))
+        .unwrap_or_else(|| "en".to_string());
+    let description = match chapters {
+        [single] => Some(crate::model::blocks_text(&single.meta.excerpt)).filter(|d| !d.is_empty()),
+        _ => None,
+    };
+    BookMeta {
+        title,
+        authors,
+        language,
+        description,
+        publisher: None,
+        source,
+        date: chapters.iter().filter_map(|c| c.meta.date).max(),
+        modified: chapters
+            .iter()
+            .filter_map(|c| c.meta.modified.or(c.meta.date))
+            .max(),
+    }
+}
+
+/// `https://example.com` from `https://example.com/2024/02/01/post/`.
+fn site_of(link: &str) -> Option<String> {
+    let (scheme, rest) = link.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    if host.is_empty() {
+        return None;
+    }
+    Some(format!("{scheme}://{host}"))
+}
+
+fn host_of(site: &str) -> &str {
+    site.split_once("://").map_or(site, |(_, h)| h)
+}
+
+fn unique_heading_ids(blocks: &mut [Block], used: &mut HashSet<String>) {
+    for block in blocks {
+        match block {
+            Block::Heading { id, content, .. } => {
+                let mut base = if id.is_empty() {
+                    slugify(&inlines_text(content))
+                } else {
+                    id.clone()
+                };
+                if base.is_empty() {
+                    base = "section".into();
+                }
+                if !base.starts_with(|c: char| c.is_alphabetic()) {
+                    base = format!("h-{base}");
+                }
+                let mut candidate = base.clone();
+                let mut n = 1;
+                while used.contains(&candidate) {
+                    n += 1;
+                    candidate = format!("{base}-{n}");
+                }
+                used.insert(candidate.clone());
+                *id = candidate;
+            }
+            Block::BulletList(items) | Block::OrderedList { items, .. } => {
+                for item in items {
+                    unique_heading_ids(item, used);
+                }
+            }
+            Block::DefinitionList(entries) => {
+                for (_, defs) in entries {
+                    for def in defs {
+                        unique_heading_ids(def, used);
+                    }
+                }
+            }
+            Block::Quote { blocks, .. } | Block::Div { blocks, .. } => {
+                unique_heading_ids(blocks, used)
+            }
+            Block::Table(t) => {
+                for row in t.head.iter_mut().chain(&mut t.body).chain(&mut t.foot) {
+                    for cell in row {
+                        unique_heading_ids(&mut cell.blocks, used);
+                    }
+                }
+            }
+            Block::Footnotes(notes) => {
+                for note in notes {
+                    unique_heading_ids(&mut note.blocks, used);
+                }
+            }
+            Block::Paragraph(_)
+            | Block::Plain(_)
+            | Block::Code { .. }
+            | Block::LineBlock(_)
+            | Block::Figure { .. }
+            | Block::Rule
+            | Block::Raw { .. } => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rest::read_rest_json;
+
+    fn posts(json: &str) -> Vec<Post> {
+        read_rest_json("t.json", json.as_bytes()).unwrap().posts
+    }
+
+    #[test]
+    fn duplicates_keep_the_newest_copy() {
+        let p = posts(
+            r#"[{"id":1,"modified_gmt":"2024-01-01T00:00:00","title":{"rendered":"old"},"content":{"rendered":""}},
+                {"id":2,"title":{"rendered":"two"},"content":{"rendered":""}},
+                {"id":1,"modified_gmt":"2024-02-01T00:00:00","title":{"rendered":"new"},"content":{"rendered":""}}]"#,
+        );
+        let (kept, dropped) = dedupe(p);
+        assert_eq!(dropped, 1);
+        let titles: Vec<String> = kept.iter().map(|p| p.meta.title_text()).collect();
+        assert_eq!(titles, vec!["new", "two"]);
+    }
+
+    #[test]
+    fn orders() {
+        let json = r#"[{"id":1,"date_gmt":"2024-03-01T00:00:00","title":{"rendered":"b"},"content":{"rendered":""}},
+                {"id":2,"date_gmt":"2024-01-01T00:00:00","title":{"rendered":"C"},"content":{"rendered":""}},
+                {"id":3,"date_gmt":"2024-02-01T00:00:00","title":{"rendered":"a"},"content":{"rendered":""}}]"#;
+        let ids = |order| {
+            let mut p = posts(json);
+            sort_posts(&mut p, order);
+            p.iter().map(|p| p.meta.id).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(Order::Oldest), vec![2, 3, 1]);
+        assert_eq!(ids(Order::Newest), vec![1, 3, 2]);
+        assert_eq!(ids(Order::Title), vec![3, 1, 2]);
+        assert_eq!(ids(Order::Input), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn heading_ids_are_unique_in_the_book() {
+        let p = posts(
+            r#"[{"id":1,"title":{"rendered":"a"},"content":{"rendered":"<h2>Intro</h2><h2 id=\"intro\">x</h2><h3>1999</h3>"}},
+                {"id":2,"title":{"rendered":"b"},"content":{"rendered":"<h2>Intro</h2><h2>!!!</h2>"}}]"#,
+        );
+        let book = build_book(p, &BookOptions::default());
+        let mut ids = Vec::new();
+        for c in &book.chapters {
+            for b in &c.blocks {
+                if let Block::Heading { id, .. } = b {
+                    ids.push(id.clone());
+                }
+            }
+        }
+        assert_eq!(ids, vec!["intro", "intro-2", "h-1999", "intro-3", "section"]);
+        assert_eq!(book.meta.title, "Posts");
+        assert_eq!(book.meta.language, "en");
+    }
+}

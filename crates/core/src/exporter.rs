@@ -1,0 +1,20 @@
+//! The seam between the model and the output formats.
+
+use std::io::Write;
+
+use crate::error::ExportError;
+use crate::model::Book;
+
+/// One output format. Each exporter crate implements it; the CLI keeps the one list of them.
+pub trait Exporter {
+    /// The format's name as `--format` takes it, e.g. `txt`.
+    fn name(&self) -> &'static str;
+    /// The file extension without the dot.
+    fn extension(&self) -> &'static str;
+    /// A one-line description for `postbook formats`.
+    fn description(&self) -> &'static str {
+        ""
+    }
+    /// Writes the whole book to `out`.
+    fn export(&self, book: &Book, out: &mut dyn Write) -> Result<(), ExportError>;
+}

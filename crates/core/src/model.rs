@@ -1,0 +1,621 @@
+//! The document model: one [`Book`] of [`Chapter`]s, each a post's metadata and its
+//! [`Block`]s. Every exporter consumes only this tree; none of them sees HTML.
+//!
+//! The enums are exhaustive on purpose: a new variant fails every exporter's build until the
+//! exporter handles it.
+
+use std::fmt;
+
+/// A whole book: its metadata and one chapter per post or page, in reading order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Book {
+    /// Title, authors, language and the like.
+    pub meta: BookMeta,
+    /// The chapters in reading order.
+    pub chapters: Vec<Chapter>,
+}
+
+/// Metadata of the whole book.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BookMeta {
+    /// The book's title (`--title`, the single post's title, or the site's name).
+    pub title: String,
+    /// The authors, in order of first appearance (`--author` replaces them).
+    pub authors: Vec<String>,
+    /// A BCP 47 language tag (`--language`, else the posts', else `en`).
+    pub language: String,
+    /// A short description: the excerpt of a single post, or the site's description.
+    pub description: Option<String>,
+    /// The publisher: the site's name, when known.
+    pub publisher: Option<String>,
+    /// The site's address, when known (taken from the posts' links).
+    pub source: Option<String>,
+    /// The newest post date in the book.
+    pub date: Option<DateTime>,
+    /// The newest modification date in the book.
+    pub modified: Option<DateTime>,
+}
+
+/// One chapter: a post or a page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Chapter {
+    /// The post's metadata.
+    pub meta: PostMeta,
+    /// The post's body.
+    pub blocks: Vec<Block>,
+}
+
+/// Typed metadata of one post or page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PostMeta {
+    /// WordPress's id of the post (unique within a site).
+    pub id: u64,
+    /// `post` or `page` (or a custom post type's name).
+    pub kind: String,
+    /// The URL slug (`post_name`), never empty: `post-ID` when WordPress gives none.
+    pub slug: String,
+    /// The title, parsed from `title.rendered` HTML.
+    pub title: Vec<Inline>,
+    /// Publication date, UTC.
+    pub date: Option<DateTime>,
+    /// Last modification, UTC.
+    pub modified: Option<DateTime>,
+    /// The author's display name, when known.
+    pub author: Option<String>,
+    /// The permalink of the post on its site.
+    pub link: Option<String>,
+    /// Category names (or slugs when only slugs are known).
+    pub categories: Vec<String>,
+    /// Tag names.
+    pub tags: Vec<String>,
+    /// The excerpt, parsed from `excerpt.rendered` HTML.
+    pub excerpt: Vec<Block>,
+    /// The featured image, when known.
+    pub featured_image: Option<Image>,
+    /// The post's language, when the input says.
+    pub language: Option<String>,
+}
+
+impl PostMeta {
+    /// The title as plain text.
+    pub fn title_text(&self) -> String {
+        inlines_text(&self.title)
+    }
+}
+
+/// A date and time in UTC, as WordPress gives it (`2024-02-01T11:00:00`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DateTime {
+    /// Year, e.g. 2024.
+    pub year: i32,
+    /// Month, 1–12.
+    pub month: u8,
+    /// Day of the month, 1–31.
+    pub day: u8,
+    /// Hour, 0–23.
+    pub hour: u8,
+    /// Minute, 0–59.
+    pub minute: u8,
+    /// Second, 0–60.
+    pub second: u8,
+}
+
+impl DateTime {
+    /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS` or `YYYY-MM-DD HH:MM:SS`, with an optional
+    /// trailing `Z` or `+00:00` (WordPress's `*_gmt` fields carry no offset; they are UTC).
+    pub fn parse(s: &str) -> Option<DateTime> {
+        let s = s.trim();
+        let s = s
+            .strip_suffix('Z')
+            .or_else(|| s.strip_suffix("+00:00"))
+            .unwrap_or(s);
+        let b = s.as_bytes();
+        let num = |r: std::ops::Range<usize>| -> Option<u32> {
+            let part = s.get(r)?;
+            if part.bytes().all(|c| c.is_ascii_digit()) {
+                part.parse().ok()
+            } else {
+                None
+            }
+        };
+        if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (mut hour, mut minute, mut second) = (0, 0, 0);
+        if b.len() > 10 {
+            if !(b[10] == b'T' || b[10] == b' ') || b.len() < 16 || b[13] != b':' {
+                return None;
+            }
+            hour = num(11..13)?;
+            minute = num(14..16)?;
+            if b.len() >= 19 && b[16] == b':' {
+                second = num(17..19)?;
+                // fractional seconds are allowed and ignored
+                if b.len() > 19 && !(b[19] == b'.' && b[20..].iter().all(u8::is_ascii_digit)) {
+                    return None;
+                }
+            } else if b.len() != 16 {
+                return None;
+            }
+        }
+        if !(1..=12).contains(&month)
+            || !(1..=31).contains(&day)
+            || hour > 23
+            || minute > 59
+            || second > 60
+        {
+            return None;
+        }
+        Some(DateTime {
+            year: year as i32,
+            month: month as u8,
+            day: day as u8,
+            hour: hour as u8,
+            minute: minute as u8,
+            second: second as u8,
+        })
+    }
+
+    /// `2024-02-01`.
+    pub fn date_iso(&self) -> String {
+        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+
+    /// `1 February 2024`: the form a reader sees in bylines.
+    pub fn date_long(&self) -> String {
+        const MONTHS: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        let month = MONTHS[usize::from(self.month.clamp(1, 12)) - 1];
+        format!("{} {} {}", self.day, month, self.year)
+    }
+}
+
+impl fmt::Display for DateTime {
+    /// RFC 3339 in UTC: `2024-02-01T11:00:00Z`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
+}
+
+/// A block-level element of a post's body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    /// `<h1>`…`<h6>`. `id` is the element's `id` or one made from its text, unique in the book.
+    Heading {
+        /// 1–6.
+        level: u8,
+        /// The anchor id, unique within the book.
+        id: String,
+        /// The heading's text.
+        content: Vec<Inline>,
+    },
+    /// `<p>`, and loose text in a `<div>` or other block container.
+    Paragraph(Vec<Inline>),
+    /// Inline content that is not a paragraph of its own: the text of a tight `<li>`, `<td>`,
+    /// `<dt>`, `<dd>` or `<summary>`.
+    Plain(Vec<Inline>),
+    /// `<ul>` (also `wp-block-list`, `blocks-gallery-grid` when it holds text): one `Vec<Block>`
+    /// per `<li>`.
+    BulletList(Vec<Vec<Block>>),
+    /// `<ol start reversed type>`: one `Vec<Block>` per `<li>`.
+    OrderedList {
+        /// The first number (`start`, default 1; for `reversed` the item count).
+        start: i64,
+        /// `reversed`: numbers count down.
+        reversed: bool,
+        /// The items.
+        items: Vec<Vec<Block>>,
+    },
+    /// `<dl>`: terms (`<dt>`) with their definitions (`<dd>`).
+    DefinitionList(Vec<(Vec<Inline>, Vec<Vec<Block>>)>),
+    /// `<blockquote>`, `wp-block-quote` and `wp-block-pullquote`; `citation` from `<cite>`
+    /// (or a trailing `<footer>`).
+    Quote {
+        /// The quoted blocks.
+        blocks: Vec<Block>,
+        /// Who is quoted; empty when unknown.
+        citation: Vec<Inline>,
+    },
+    /// `<pre>`, `wp-block-code` and `wp-block-preformatted`: text kept verbatim, line breaks
+    /// and all.
+    Code {
+        /// The language, from a `language-X` or `lang-X` class, when given.
+        language: Option<String>,
+        /// The text, lines separated by `\n`, without a trailing newline.
+        text: String,
+    },
+    /// `wp-block-verse` (a `<pre>` of poetry): lines with their formatting.
+    LineBlock(Vec<Vec<Inline>>),
+    /// `<figure>` with an `<img>` and `<figcaption>` (`wp-block-image`), classic `wp-caption`
+    /// and each image of a gallery; also an `<img>` standing alone in a block.
+    Figure {
+        /// The image.
+        image: Image,
+        /// The caption; empty when none.
+        caption: Vec<Inline>,
+    },
+    /// `<table>` (`wp-block-table`, the calendar), with `<caption>` or the figure's
+    /// `<figcaption>` as caption.
+    Table(Table),
+    /// `<hr>`, `wp-block-separator`, and the `<!--nextpage-->` page break.
+    Rule,
+    /// The `wp-block-footnotes` list: the notes of this post, each with the id its references use.
+    Footnotes(Vec<Footnote>),
+    /// A generic container that groups blocks: a gallery, `<details>`, an embed, columns.
+    Div {
+        /// What the container is (`gallery`, `details`, `embed`, `media`, …); may be empty.
+        class: String,
+        /// Its blocks.
+        blocks: Vec<Block>,
+    },
+    /// Content that has no place in the model (kept for exporters to drop or pass through).
+    Raw {
+        /// What the content is, e.g. `html`.
+        format: String,
+        /// The content.
+        text: String,
+    },
+}
+
+/// A footnote's definition: `<li id="ID">` of `ol.wp-block-footnotes`, or `meta.footnotes`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Footnote {
+    /// The id that [`Inline::FootnoteRef`] uses.
+    pub id: String,
+    /// The note's content, without the back link.
+    pub blocks: Vec<Block>,
+}
+
+/// An image: `<img src alt title width height>`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Image {
+    /// The URL as the content gives it (absolute, relative or `data:`).
+    pub src: String,
+    /// The alternative text; empty when none.
+    pub alt: String,
+    /// The `title` attribute; empty when none.
+    pub title: String,
+    /// The width the HTML gives, in CSS pixels.
+    pub width: Option<u32>,
+    /// The height the HTML gives, in CSS pixels.
+    pub height: Option<u32>,
+    /// The URL the image links to (`<a href><img></a>`), when any.
+    pub link: Option<String>,
+}
+
+/// A table: `<table>` with `<thead>`, `<tbody>`, `<tfoot>` and `<caption>`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Table {
+    /// From `<caption>` or the figure's `<figcaption>`; empty when none.
+    pub caption: Vec<Inline>,
+    /// Rows of `<thead>` (or leading rows made only of `<th>`).
+    pub head: Vec<Row>,
+    /// Rows of `<tbody>` and rows directly in `<table>`.
+    pub body: Vec<Row>,
+    /// Rows of `<tfoot>`.
+    pub foot: Vec<Row>,
+}
+
+/// A table row, `<tr>`.
+pub type Row = Vec<Cell>;
+
+/// A table cell, `<td>` or `<th>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// `<th>` rather than `<td>`.
+    pub header: bool,
+    /// From `align`, a `has-text-align-*` class or `text-align` style.
+    pub align: Align,
+    /// `colspan`, at least 1.
+    pub colspan: u32,
+    /// `rowspan`, at least 1.
+    pub rowspan: u32,
+    /// The cell's content.
+    pub blocks: Vec<Block>,
+}
+
+/// Horizontal alignment of a table cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Align {
+    /// Not given.
+    #[default]
+    Default,
+    /// `left`.
+    Left,
+    /// `center`.
+    Center,
+    /// `right`.
+    Right,
+}
+
+impl Table {
+    /// The number of columns: the widest row, counting `colspan`s and cells that earlier
+    /// rows' `rowspan`s carry down.
+    pub fn columns(&self) -> usize {
+        self.grid().first().map_or(0, Vec::len)
+    }
+
+    /// The table laid on a grid: every row of head, body and foot (in that order) as a row of
+    /// slots, each slot the cell that starts there, or `None` where a span covers it or the row
+    /// is short. All rows have the same length.
+    pub fn grid(&self) -> Vec<Vec<Option<&Cell>>> {
+        let rows: Vec<&Row> = self
+            .head
+            .iter()
+            .chain(&self.body)
+            .chain(&self.foot)
+            .collect();
+        // cap spans so that a hostile colspan="100000" cannot blow up memory
+        const MAX_SPAN: usize = 1000;
+        let mut grid: Vec<Vec<Option<&Cell>>> = Vec::with_capacity(rows.len());
+        // covered[r] holds the column slots already taken by rowspans from above
+        let mut covered: Vec<Vec<bool>> = vec![Vec::new(); rows.len()];
+        for (r, row) in rows.iter().enumerate() {
+            let mut line: Vec<Option<&Cell>> = Vec::new();
+            let mut col = 0;
+            for cell in row.iter() {
+                while covered[r].get(col).copied().unwrap_or(false) {
+                    if line.len() <= col {
+                        line.resize(col + 1, None);
+                    }
+                    col += 1;
+                }
+                let colspan = (cell.colspan.max(1) as usize).min(MAX_SPAN);
+                let rowspan = (cell.rowspan.max(1) as usize).min(rows.len() - r);
+                if line.len() < col + colspan {
+                    line.resize(col + colspan, None);
+                }
+                line[col] = Some(cell);
+                for below in covered.iter_mut().skip(r + 1).take(rowspan - 1) {
+                    if below.len() < col + colspan {
+                        below.resize(col + colspan, false);
+                    }
+                    for slot in &mut below[col..col + colspan] {
+                        *slot = true;
+                    }
+                }
+                col += colspan;
+            }
+            let width = line.len().max(covered[r].len());
+            line.resize(width, None);
+            grid.push(line);
+        }
+        let width = grid.iter().map(Vec::len).max().unwrap_or(0);
+        for line in &mut grid {
+            line.resize(width, None);
+        }
+        grid
+    }
+}
+
+/// An inline element.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inline {
+    /// Text, whitespace collapsed (ASCII whitespace to one space; no-break spaces kept).
+    Text(String),
+    /// `<em>`, `<i>`, `<cite>` inside text, `<dfn>`, `<var>`.
+    Emph(Vec<Inline>),
+    /// `<strong>`, `<b>`.
+    Strong(Vec<Inline>),
+    /// `<s>`, `<del>`, `<strike>`.
+    Strike(Vec<Inline>),
+    /// `<u>`, `<ins>`.
+    Underline(Vec<Inline>),
+    /// `<sup>` (but not a footnote reference).
+    Superscript(Vec<Inline>),
+    /// `<sub>`.
+    Subscript(Vec<Inline>),
+    /// `<code>`, `<kbd>`, `<samp>`, `<tt>` in running text.
+    Code(String),
+    /// `<a href>`; also WordPress buttons (`wp-block-button__link`).
+    Link {
+        /// The target as the content gives it.
+        url: String,
+        /// The `title` attribute; empty when none.
+        title: String,
+        /// The link text.
+        content: Vec<Inline>,
+    },
+    /// `<img>` inside running text.
+    Image(Image),
+    /// `<br>`.
+    LineBreak,
+    /// `<sup data-fn="ID">` (WordPress footnotes) or a link to a footnote.
+    FootnoteRef {
+        /// The id of the [`Footnote`] it refers to.
+        id: String,
+    },
+    /// `<math>` (MathML): the TeX from its `application/x-tex` annotation, else its text.
+    Math {
+        /// `display="block"`.
+        display: bool,
+        /// The formula.
+        tex: String,
+    },
+    /// `<mark>`, `<abbr title>`, `<small>`, `<q>` and other spans worth keeping as a group.
+    Span {
+        /// What the span is: `mark`, `abbr`, `small`, `q`.
+        class: String,
+        /// `title` of an `<abbr>`; empty when none.
+        title: String,
+        /// The span's content.
+        content: Vec<Inline>,
+    },
+}
+
+/// The plain text of inlines: formatting dropped, line breaks as spaces, images by their alt.
+pub fn inlines_text(inlines: &[Inline]) -> String {
+    let mut out = String::new();
+    push_text(inlines, &mut out);
+    out
+}
+
+fn push_text(inlines: &[Inline], out: &mut String) {
+    for inline in inlines {
+        match inline {
+            Inline::Text(t) | Inline::Code(t) => out.push_str(t),
+            Inline::Math { tex, .. } => out.push_str(tex),
+            Inline::Emph(c)
+            | Inline::Strong(c)
+            | Inline::Strike(c)
+            | Inline::Underline(c)
+            | Inline::Superscript(c)
+            | Inline::Subscript(c)
+            | Inline::Link { content: c, .. }
+            | Inline::Span { content: c, .. } => push_text(c, out),
+            Inline::Image(img) => out.push_str(&img.alt),
+            Inline::LineBreak => out.push(' '),
+            Inline::FootnoteRef { .. } => {}
+        }
+    }
+}
+
+/// The plain text of blocks, paragraphs separated by a space: for descriptions and search.
+pub fn blocks_text(blocks: &[Block]) -> String {
+    let mut parts = Vec::new();
+    collect_blocks_text(blocks, &mut parts);
+    parts.retain(|p| !p.trim().is_empty());
+    parts.join(" ")
+}
+
+fn collect_blocks_text(blocks: &[Block], parts: &mut Vec<String>) {
+    for block in blocks {
+        match block {
+            Block::Heading { content, .. } | Block::Paragraph(content) | Block::Plain(content) => {
+                parts.push(inlines_text(content))
+            }
+            Block::BulletList(items) | Block::OrderedList { items, .. } => {
+                for item in items {
+                    collect_blocks_text(item, parts);
+                }
+            }
+            Block::DefinitionList(entries) => {
+                for (term, defs) in entries {
+                    parts.push(inlines_text(term));
+                    for def in defs {
+                        collect_blocks_text(def, parts);
+                    }
+                }
+            }
+            Block::Quote { blocks, citation } => {
+                collect_blocks_text(blocks, parts);
+                parts.push(inlines_text(citation));
+            }
+            Block::Code { text, .. } => parts.push(text.clone()),
+            Block::LineBlock(lines) => {
+                for line in lines {
+                    parts.push(inlines_text(line));
+                }
+            }
+            Block::Figure { image, caption } => {
+                parts.push(image.alt.clone());
+                parts.push(inlines_text(caption));
+            }
+            Block::Table(table) => {
+                for row in table.head.iter().chain(&table.body).chain(&table.foot) {
+                    for cell in row {
+                        collect_blocks_text(&cell.blocks, parts);
+                    }
+                }
+                parts.push(inlines_text(&table.caption));
+            }
+            Block::Footnotes(notes) => {
+                for note in notes {
+                    collect_blocks_text(&note.blocks, parts);
+                }
+            }
+            Block::Div { blocks, .. } => collect_blocks_text(blocks, parts),
+            Block::Rule | Block::Raw { .. } => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_wordpress_dates() {
+        let d = DateTime::parse("2024-02-01T11:00:00").unwrap();
+        assert_eq!(d.to_string(), "2024-02-01T11:00:00Z");
+        assert_eq!(d.date_long(), "1 February 2024");
+        assert_eq!(
+            DateTime::parse("2024-10-23 15:39:54").unwrap().to_string(),
+            "2024-10-23T15:39:54Z"
+        );
+        assert_eq!(
+            DateTime::parse("2024-10-23").unwrap().to_string(),
+            "2024-10-23T00:00:00Z"
+        );
+        assert!(DateTime::parse("2024-13-01T00:00:00").is_none());
+        assert!(DateTime::parse("yesterday").is_none());
+        assert!(DateTime::parse("2024-1é-01").is_none());
+        assert!(DateTime::parse("").is_none());
+    }
+
+    fn cell(text: &str, colspan: u32, rowspan: u32) -> Cell {
+        Cell {
+            header: false,
+            align: Align::Default,
+            colspan,
+            rowspan,
+            blocks: vec![Block::Plain(vec![Inline::Text(text.into())])],
+        }
+    }
+
+    #[test]
+    fn grid_places_spans() {
+        let table = Table {
+            body: vec![
+                vec![cell("a", 1, 2), cell("b", 2, 1)],
+                vec![cell("c", 1, 1), cell("d", 1, 1)],
+                vec![cell("e", 1, 1)],
+            ],
+            ..Table::default()
+        };
+        let grid = table.grid();
+        let names: Vec<Vec<String>> = grid
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|c| c.map_or("-".to_string(), |c| blocks_text(&c.blocks)))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                vec!["a", "b", "-"],
+                vec!["-", "c", "d"],
+                vec!["e", "-", "-"]
+            ]
+        );
+        assert_eq!(table.columns(), 3);
+    }
+
+    #[test]
+    fn grid_survives_hostile_spans() {
+        let table = Table {
+            body: vec![vec![cell("a", u32::MAX, u32::MAX)]],
+            ..Table::default()
+        };
+        assert_eq!(table.columns(), 1000);
+    }
+}

@@ -1,0 +1,586 @@
+//! Reading WordPress REST API v2 JSON: one post or page object, or an array of them (a page of
+//! `/wp/v2/posts` or `/wp/v2/pages`), with or without `_embed`.
+//!
+//! The reader is lenient where WordPress varies (unknown fields are ignored, optional fields may
+//! be missing or `null`) and strict where the input is not posts at all.
+
+use serde_json::{Map, Value};
+
+use crate::error::ReadError;
+use crate::html::{html_to_blocks, html_to_inlines, html_to_text};
+use crate::model::{Block, Chapter, DateTime, Footnote, Image, Inline, PostMeta};
+
+/// A post as read, before its body is parsed: typed metadata plus the body's HTML.
+///
+/// Parsing the body ([`Post::to_chapter`]) is the expensive step; it is separate so that
+/// duplicates can be dropped first and posts parsed independently (in parallel, later).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Post {
+    /// The input the post came from, for messages.
+    pub source: String,
+    /// The metadata, title and excerpt already parsed.
+    pub meta: PostMeta,
+    /// `content.rendered`: the body as HTML.
+    pub content: String,
+    /// `meta.footnotes`: notes as `(id, HTML)`, used when the body lacks its footnotes list.
+    pub footnotes: Vec<(String, String)>,
+}
+
+impl Post {
+    /// Parses the body into the model.
+    pub fn to_chapter(&self) -> Chapter {
+        let mut blocks = html_to_blocks(&self.content);
+        if !self.footnotes.is_empty() {
+            let mut refs = Vec::new();
+            collect_footnote_refs(&blocks, &mut refs);
+            let mut defined = Vec::new();
+            collect_footnote_defs(&blocks, &mut defined);
+            let missing: Vec<Footnote> = self
+                .footnotes
+                .iter()
+                .filter(|(id, _)| refs.contains(id) && !defined.contains(id))
+                .map(|(id, html)| Footnote {
+                    id: id.clone(),
+                    blocks: plain_blocks(html_to_blocks(html)),
+                })
+                .collect();
+            if !missing.is_empty() {
+                blocks.push(Block::Footnotes(missing));
+            }
+        }
+        Chapter {
+            meta: self.meta.clone(),
+            blocks,
+        }
+    }
+}
+
+/// Posts read from one input, with the warnings met on the way.
+#[derive(Debug, Default)]
+pub struct ReadOutput {
+    /// The posts, in input order.
+    pub posts: Vec<Post>,
+    /// Things the user should know (skipped posts, fallbacks), each naming the input.
+    pub warnings: Vec<String>,
+}
+
+/// Reads REST API JSON from `bytes`; `file` names the input in messages.
+pub fn read_rest_json(file: &str, bytes: &[u8]) -> Result<ReadOutput, ReadError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ReadError::Empty { file: file.into() });
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(file, &e))?;
+    let mut out = ReadOutput::default();
+    match value {
+        Value::Array(items) => {
+            for (i, item) in items.into_iter().enumerate() {
+                match item {
+                    Value::Object(obj) if is_post(&obj) => read_post(file, obj, &mut out)?,
+                    Value::Object(obj) if is_wp_error(&obj) => {
+                        return Err(wp_error(file, &obj));
+                    }
+                    other => {
+                        return Err(ReadError::NotPosts {
+                            file: file.into(),
+                            message: format!(
+                                "item {} of the array is not a WordPress post or page: expected an object with \"id\" and \"content\", found {}",
+                                i + 1,
+                                describe(&other)
+                            ),
+                        });
+                    }
+                }
+            }
+            if out.posts.is_empty() && out.warnings.is_empty() {
+                out.warnings
+                    .push(format!("{file}: the array holds no posts"));
+            }
+        }
+        Value::Object(obj) if is_post(&obj) => read_post(file, obj, &mut out)?,
+        Value::Object(obj) if is_wp_error(&obj) => return Err(wp_error(file, &obj)),
+        other => {
+            return Err(ReadError::NotPosts {
+                file: file.into(),
+                message: format!(
+                    "not WordPress posts: expected a post or page object (with \"id\" and \"content\") or an array of them, as /wp-json/wp/v2/posts returns, found {}",
+                    describe(&other)
+                ),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn json_error(file: &str, e: &serde_json::Error) -> ReadError {
+    let full = e.to_string();
+    let message = match full.rfind(" at line ") {
+        Some(i) => full[..i].to_string(),
+        None => full,
+    };
+    ReadError::Json {
+        file: file.into(),
+        line: e.line(),
+        column: e.column(),
+        message,
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "a boolean".into(),
+        Value::Number(_) => "a number".into(),
+        Value::String(_) => "a string".into(),
+        Value::Array(_) => "an array".into(),
+        Value::Object(o) if o.is_empty() => "an empty object".into(),
+        Value::Object(o) => {
+            let keys: Vec<&str> = o.keys().take(8).map(String::as_str).collect();
+            let more = if o.len() > 8 { ", …" } else { "" };
+            format!("an object with keys {}{more}", keys.join(", "))
+        }
+    }
+}
+
+fn is_post(obj: &Map<String, Value>) -> bool {
+    obj.contains_key("id") && obj.contains_key("content")
+}
+
+fn is_wp_error(obj: &Map<String, Value>) -> bool {
+    obj.get("code").is_some_and(Value::is_string) && obj.contains_key("message")
+}
+
+fn wp_error(file: &str, obj: &Map<String, Value>) -> ReadError {
+    let status = obj
+        .get("data")
+        .and_then(|d| d.get("status"))
+        .and_then(Value::as_u64)
+        .map(|s| format!("{s} "))
+        .unwrap_or_default();
+    ReadError::WordPress {
+        file: file.into(),
+        status,
+        code: str_of(obj.get("code")).unwrap_or_default(),
+        message: str_of(obj.get("message")).unwrap_or_default(),
+    }
+}
+
+fn str_of(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `title`, `content`, `excerpt` are `{"rendered": …}`; with `context=edit` also `raw`; some
+/// plugins flatten them to strings.
+fn rendered(v: Option<&Value>) -> Option<&str> {
+    match v? {
+        Value::String(s) => Some(s),
+        Value::Object(o) => o
+            .get("rendered")
+            .and_then(Value::as_str)
+            .or_else(|| o.get("raw").and_then(Value::as_str)),
+        _ => None,
+    }
+}
+
+fn is_protected(v: Option<&Value>) -> bool {
+    v.and_then(|v| v.get("protected"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+fn read_post(file: &str, obj: Map<String, Value>, out: &mut ReadOutput) -> Result<(), ReadError> {
+    let id = match obj.get("id") {
+        Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64().unwrap_or(0),
+        Some(Value::String(s)) if s.trim().parse::<u64>().is_ok() => s.trim().parse().unwrap_or(0),
+        other => {
+            return Err(ReadError::NotPosts {
+                file: file.into(),
+                message: format!(
+                    "a post's \"id\" must be a non-negative integer, found {}",
+                    describe(other.unwrap_or(&Value::Null))
+                ),
+            });
+        }
+    };
+    let title_html = rendered(obj.get("title")).unwrap_or("");
+    let mut title = html_to_inlines(title_html);
+    let content = rendered(obj.get("content")).unwrap_or("").to_string();
+    let date = date_field(&obj, "date_gmt", "date");
+    let modified = date_field(&obj, "modified_gmt", "modified");
+
+    if is_protected(obj.get("content")) && content.trim().is_empty() {
+        out.warnings.push(format!(
+            "{file}: skipping post {id} \u{201c}{}\u{201d}: it is password-protected and WordPress sent no content",
+            crate::model::inlines_text(&title)
+        ));
+        return Ok(());
+    }
+    if title.is_empty() {
+        let fallback = date.map_or_else(|| "Untitled".to_string(), |d| d.date_long());
+        out.warnings.push(format!(
+            "{file}: post {id} has no title; calling it \u{201c}{fallback}\u{201d}"
+        ));
+        title = vec![Inline::Text(fallback)];
+    }
+
+    let slug = obj
+        .get("slug")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(decode_slug)
+        .unwrap_or_else(|| format!("post-{id}"));
+    let kind = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("post")
+        .to_string();
+    let link = obj
+        .get("link")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let excerpt = if is_protected(obj.get("excerpt")) {
+        Vec::new()
+    } else {
+        rendered(obj.get("excerpt"))
+            .map(html_to_blocks)
+            .unwrap_or_default()
+    };
+
+    let embedded = obj.get("_embedded").and_then(Value::as_object);
+    let author = embedded
+        .and_then(|e| e.get("author"))
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().find_map(|u| u.get("name").and_then(Value::as_str)))
+        .or_else(|| {
+            obj.get("yoast_head_json")
+                .and_then(|y| y.get("author"))
+                .and_then(Value::as_str)
+        })
+        .map(html_to_text)
+        .filter(|s| !s.is_empty());
+
+    let mut categories = Vec::new();
+    let mut tags = Vec::new();
+    let terms = embedded
+        .and_then(|e| e.get("wp:term"))
+        .and_then(Value::as_array);
+    if let Some(groups) = terms {
+        for term in groups.iter().filter_map(Value::as_array).flatten() {
+            let name = term
+                .get("name")
+                .and_then(Value::as_str)
+                .map(html_to_text)
+                .filter(|s| !s.is_empty());
+            let Some(name) = name else { continue };
+            match term.get("taxonomy").and_then(Value::as_str) {
+                Some("category") => push_unique(&mut categories, name),
+                Some("post_tag") => push_unique(&mut tags, name),
+                _ => {}
+            }
+        }
+    } else if let Some(classes) = obj.get("class_list") {
+        // class_list is an array, or an object keyed by index on some sites
+        let list: Vec<&str> = match classes {
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            Value::Object(o) => o.values().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        for class in list {
+            if let Some(slug) = class.strip_prefix("category-") {
+                push_unique(&mut categories, decode_slug(slug));
+            } else if let Some(slug) = class.strip_prefix("tag-") {
+                push_unique(&mut tags, decode_slug(slug));
+            }
+        }
+    }
+
+    let featured_image = embedded
+        .and_then(|e| e.get("wp:featuredmedia"))
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(|m| {
+            let src = m.get("source_url").and_then(Value::as_str)?.trim();
+            if src.is_empty() {
+                return None;
+            }
+            let dim = |k: &str| {
+                m.get("media_details")
+                    .and_then(|d| d.get(k))
+                    .and_then(Value::as_u64)
+                    .and_then(|v| u32::try_from(v).ok())
+            };
+            let caption = rendered(m.get("caption")).map(html_to_text).unwrap_or_default();
+            Some(Image {
+                src: src.to_string(),
+                alt: m
+                    .get("alt_text")
+                    .and_then(Value::as_str)
+                    .map(html_to_text)
+                    .unwrap_or_default(),
+                title: caption,
+                width: dim("width"),
+                height: dim("height"),
+                link: None,
+            })
+        })
+        .or_else(|| {
+            obj.get("jetpack_featured_media_url")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|src| Image {
+                    src: src.to_string(),
+                    ..Image::default()
+                })
+        });
+
+    let language = obj
+        .get("lang")
+        .or_else(|| obj.get("language"))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+
+    let footnotes = obj
+        .get("meta")
+        .and_then(|m| m.get("footnotes"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .and_then(|v| v.as_array().cloned())
+        .map(|notes| {
+            notes
+                .iter()
+                .filter_map(|n| {
+                    Some((
+                        n.get("id")?.as_str()?.to_string(),
+                        n.get("content")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+
+    out.posts.push(Post {
+        source: file.to_string(),
+        meta: PostMeta {
+            id,
+            kind,
+            slug,
+            title,
+            date,
+            modified,
+            author,
+            link,
+            categories,
+            tags,
+            excerpt,
+            featured_image,
+            language,
+        },
+        content,
+        footnotes,
+    });
+    Ok(())
+}
+
+fn push_unique(list: &mut Vec<String>, item: String) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+/// Slugs of non-Latin titles come percent-encoded (`%d0%bf%d1%80`): decode them.
+fn decode_slug(slug: &str) -> String {
+    if !slug.contains('%') {
+        return slug.to_string();
+    }
+    let bytes = slug.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| slug.to_string())
+}
+
+fn date_field(obj: &Map<String, Value>, gmt: &str, local: &str) -> Option<DateTime> {
+    obj.get(gmt)
+        .and_then(Value::as_str)
+        .and_then(DateTime::parse)
+        .or_else(|| obj.get(local).and_then(Value::as_str).and_then(DateTime::parse))
+}
+
+fn collect_footnote_refs(blocks: &[Block], out: &mut Vec<String>) {
+    fn inl(inlines: &[Inline], out: &mut Vec<String>) {
+        for i in inlines {
+            match i {
+                Inline::FootnoteRef { id } => out.push(id.clone()),
+                Inline::Emph(c)
+                | Inline::Strong(c)
+                | Inline::Strike(c)
+                | Inline::Underline(c)
+                | Inline::Superscript(c)
+                | Inline::Subscript(c)
+                | Inline::Link { content: c, .. }
+                | Inline::Span { content: c, .. } => inl(c, out),
+                _ => {}
+            }
+        }
+    }
+    for b in blocks {
+        match b {
+            Block::Heading { content, .. } | Block::Paragraph(content) | Block::Plain(content) => {
+                inl(content, out)
+            }
+            Block::BulletList(items) | Block::OrderedList { items, .. } => {
+                items.iter().for_each(|i| collect_footnote_refs(i, out))
+            }
+            Block::DefinitionList(entries) => {
+                for (term, defs) in entries {
+                    inl(term, out);
+                    defs.iter().for_each(|d| collect_footnote_refs(d, out));
+                }
+            }
+            Block::Quote { blocks, citation } => {
+                collect_footnote_refs(blocks, out);
+                inl(citation, out);
+            }
+            Block::LineBlock(lines) => lines.iter().for_each(|l| inl(l, out)),
+            Block::Figure { caption, .. } => inl(caption, out),
+            Block::Table(t) => {
+                inl(&t.caption, out);
+                for row in t.head.iter().chain(&t.body).chain(&t.foot) {
+                    row.iter().for_each(|c| collect_footnote_refs(&c.blocks, out));
+                }
+            }
+            Block::Div { blocks, .. } => collect_footnote_refs(blocks, out),
+            Block::Footnotes(_) | Block::Code { .. } | Block::Rule | Block::Raw { .. } => {}
+        }
+    }
+}
+
+fn collect_footnote_defs(blocks: &[Block], out: &mut Vec<String>) {
+    for b in blocks {
+        match b {
+            Block::Footnotes(notes) => out.extend(notes.iter().map(|n| n.id.clone())),
+            Block::Div { blocks, .. } => collect_footnote_defs(blocks, out),
+            _ => {}
+        }
+    }
+}
+
+/// Footnote text arrives as paragraphs; a note of one paragraph reads better as plain text.
+fn plain_blocks(blocks: Vec<Block>) -> Vec<Block> {
+    blocks
+        .into_iter()
+        .map(|b| match b {
+            Block::Paragraph(i) => Block::Plain(i),
+            other => other,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wordpress_error_is_reported_as_such() {
+        let err = read_rest_json(
+            "file.json",
+            br#"{"code":"rest_post_invalid_id","message":"Invalid post ID.","data":{"status":404}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "file.json: this is a WordPress error response (404 rest_post_invalid_id): Invalid post ID."
+        );
+    }
+
+    #[test]
+    fn malformed_json_has_line_and_column() {
+        let err = read_rest_json("bad.json", b"[\n {\"id\": 1,\n  \"content\": }").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bad.json:3:14: invalid JSON: expected value"
+        );
+    }
+
+    #[test]
+    fn empty_and_non_posts() {
+        assert!(matches!(
+            read_rest_json("e.json", b"  \n").unwrap_err(),
+            ReadError::Empty { .. }
+        ));
+        let err = read_rest_json("u.json", br#"{"name":"admin","slug":"admin"}"#).unwrap_err();
+        assert!(err.to_string().contains("found an object with keys name, slug"), "{err}");
+        let err = read_rest_json("n.json", b"42").unwrap_err();
+        assert!(err.to_string().contains("found a number"), "{err}");
+        let err = read_rest_json("a.json", br#"[{"id":1,"content":{"rendered":""}}, 3]"#).unwrap_err();
+        assert!(err.to_string().contains("item 2 of the array"), "{err}");
+    }
+
+    #[test]
+    fn protected_post_is_skipped_with_a_warning() {
+        let out = read_rest_json(
+            "p.json",
+            br#"{"id":131,"title":{"rendered":"Password &#8220;enter&#8221;"},"content":{"rendered":"","protected":true}}"#,
+        )
+        .unwrap();
+        assert!(out.posts.is_empty());
+        assert_eq!(
+            out.warnings,
+            vec!["p.json: skipping post 131 \u{201c}Password \u{201c}enter\u{201d}\u{201d}: it is password-protected and WordPress sent no content"]
+        );
+    }
+
+    #[test]
+    fn empty_title_falls_back_to_the_date() {
+        let out = read_rest_json(
+            "t.json",
+            br#"{"id":5,"date_gmt":"2024-02-01T11:00:00","title":{"rendered":"  "},"content":{"rendered":"<p>x</p>"}}"#,
+        )
+        .unwrap();
+        assert_eq!(out.posts[0].meta.title_text(), "1 February 2024");
+        assert_eq!(out.warnings.len(), 1);
+        let out = read_rest_json("t.json", br#"{"id":5,"content":{"rendered":"x"}}"#).unwrap();
+        assert_eq!(out.posts[0].meta.title_text(), "Untitled");
+        assert_eq!(out.posts[0].meta.slug, "post-5");
+    }
+
+    #[test]
+    fn class_list_gives_categories_without_embed() {
+        let out = read_rest_json(
+            "c.json",
+            br#"{"id":5,"content":{"rendered":"x"},"class_list":["post-5","category-world","tag-news","has-post-thumbnail"]}"#,
+        )
+        .unwrap();
+        assert_eq!(out.posts[0].meta.categories, vec!["world"]);
+        assert_eq!(out.posts[0].meta.tags, vec!["news"]);
+    }
+
+    #[test]
+    fn slugs_are_percent_decoded() {
+        assert_eq!(decode_slug("%d0%bf%d1%80%d0%b8"), "при");
+        assert_eq!(decode_slug("100%"), "100%");
+        assert_eq!(decode_slug("a%zz"), "a%zz");
+    }
+}
