@@ -1,1 +1,850 @@
-pub fn x(){}
+//! The plain-text exporter: a text a person would want to read and print.
+//!
+//! Paragraphs are wrapped to a width measured in display columns (CJK counts double), lists get
+//! bullets or numbers with hanging indents, quotes `> `, code is kept verbatim and indented,
+//! tables become aligned columns, links are numbered (`text [1]`) with their URLs listed at the
+//! end of each chapter, and footnotes become numbered notes there. Output is UTF-8 with `\n`
+//! line ends, no trailing spaces, and the same for the same book.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use postbook_core::model::{Align, Block, Book, Chapter, Footnote, Inline, Table};
+use postbook_core::{ExportError, Exporter};
+use unicode_width::UnicodeWidthStr;
+
+/// Options of the text exporter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextOptions {
+    /// The column to wrap at; 0 turns wrapping off.
+    pub width: usize,
+}
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        TextOptions { width: 72 }
+    }
+}
+
+/// Writes books as plain text.
+#[derive(Debug, Clone, Default)]
+pub struct TextExporter {
+    options: TextOptions,
+}
+
+impl TextExporter {
+    /// An exporter with these options.
+    pub fn new(options: TextOptions) -> Self {
+        TextExporter { options }
+    }
+}
+
+impl Exporter for TextExporter {
+    fn name(&self) -> &'static str {
+        "txt"
+    }
+
+    fn extension(&self) -> &'static str {
+        "txt"
+    }
+
+    fn description(&self) -> &'static str {
+        "plain text (UTF-8), wrapped for reading and printing"
+    }
+
+    fn export(&self, book: &Book, out: &mut dyn Write) -> Result<(), ExportError> {
+        out.write_all(render(book, &self.options).as_bytes())?;
+        out.flush()?;
+        Ok(())
+    }
+}
+
+/// The whole book as text.
+pub fn render(book: &Book, options: &TextOptions) -> String {
+    let width = options.width;
+    let mut lines: Vec<String> = Vec::new();
+    if book.chapters.len() > 1 {
+        let title = wrap(&book.meta.title, width);
+        let rule_width = max_width(&title).max(3);
+        lines.extend(title);
+        lines.push("=".repeat(rule_width));
+        if !book.meta.authors.is_empty() {
+            lines.extend(wrap(&format!("by {}", join_names(&book.meta.authors)), width));
+        }
+        lines.push(String::new());
+        lines.push("Contents".into());
+        lines.push(String::new());
+        let count = book.chapters.len();
+        let digits = count.to_string().len();
+        for (i, chapter) in book.chapters.iter().enumerate() {
+            let marker = format!("{:>digits$}. ", i + 1);
+            let title = chapter.meta.title_text();
+            lines.extend(hang(
+                &marker,
+                wrap(&title, sub(width, marker.len())),
+            ));
+        }
+        lines.push(String::new());
+        lines.push(String::new());
+    }
+    for (i, chapter) in book.chapters.iter().enumerate() {
+        if i > 0 {
+            lines.push(String::new());
+            lines.push(String::new());
+        }
+        lines.extend(ChapterWriter::new(width).chapter(chapter));
+    }
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    let mut text = String::new();
+    for line in lines {
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+fn join_names(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {}", init.join(", "), last),
+    }
+}
+
+fn sub(width: usize, by: usize) -> usize {
+    if width == 0 { 0 } else { width.saturating_sub(by).max(10) }
+}
+
+fn max_width(lines: &[String]) -> usize {
+    lines.iter().map(|l| l.width()).max().unwrap_or(0)
+}
+
+/// Wraps text at `width` display columns (0: no wrapping); `\n` in the text forces a break.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for segment in text.split('\n') {
+        if width == 0 || segment.width() <= width {
+            out.push(segment.trim_end().to_string());
+            continue;
+        }
+        let options = textwrap::Options::new(width).break_words(false);
+        for line in textwrap::wrap(segment, options) {
+            out.push(line.trim_end().to_string());
+        }
+    }
+    out
+}
+
+/// Prefixes the first line with `marker` and the others with as many spaces.
+fn hang(marker: &str, lines: Vec<String>) -> Vec<String> {
+    let indent = " ".repeat(marker.width());
+    lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if l.is_empty() && i > 0 {
+                String::new()
+            } else if i == 0 {
+                format!("{marker}{l}")
+            } else {
+                format!("{indent}{l}")
+            }
+        })
+        .collect()
+}
+
+fn indent(prefix: &str, lines: Vec<String>) -> Vec<String> {
+    lines
+        .into_iter()
+        .map(|l| {
+            if l.is_empty() {
+                prefix.trim_end().to_string()
+            } else {
+                format!("{prefix}{l}")
+            }
+        })
+        .collect()
+}
+
+// Emphasis markers are placed as private-use sentinels and resolved once the text around them
+// is known: a marker inside a word (`<b>T</b>ransparency`) would split the word, so it is kept
+// only where it touches no letter or digit on its outer side.
+const EMPH_OPEN: char = '\u{F8F0}';
+const EMPH_CLOSE: char = '\u{F8F1}';
+const STRONG_OPEN: char = '\u{F8F2}';
+const STRONG_CLOSE: char = '\u{F8F3}';
+
+fn is_sentinel(c: char) -> bool {
+    matches!(c, EMPH_OPEN | EMPH_CLOSE | STRONG_OPEN | STRONG_CLOSE)
+}
+
+fn resolve_markers(s: &str) -> String {
+    if !s.contains(is_sentinel) {
+        return s.to_string();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let ok_at = |i: usize, open: bool| {
+        let before = chars[..i].iter().rev().find(|c| !is_sentinel(**c));
+        let after = chars[i + 1..].iter().find(|c| !is_sentinel(**c));
+        let (outer, inner) = if open { (before, after) } else { (after, before) };
+        outer.is_none_or(|c| !c.is_alphanumeric()) && inner.is_some_and(|c| !c.is_whitespace())
+    };
+    // pair the markers; a pair is shown only when both ends sit at word boundaries
+    let mut keep = vec![false; chars.len()];
+    let mut stack = Vec::new();
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            EMPH_OPEN | STRONG_OPEN => stack.push(i),
+            EMPH_CLOSE | STRONG_CLOSE => {
+                if let Some(open) = stack.pop() {
+                    let both = ok_at(open, true) && ok_at(i, false);
+                    keep[open] = both;
+                    keep[i] = both;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in chars.iter().enumerate() {
+        if !is_sentinel(c) {
+            out.push(c);
+        } else if keep[i] {
+            out.push(if matches!(c, EMPH_OPEN | EMPH_CLOSE) { '_' } else { '*' });
+        }
+    }
+    out
+}
+
+/// Renders one chapter, numbering its links and footnotes.
+struct ChapterWriter {
+    width: usize,
+    links: Vec<String>,
+    link_numbers: HashMap<String, usize>,
+    note_numbers: HashMap<String, usize>,
+    note_order: Vec<String>,
+    notes: Vec<Footnote>,
+}
+
+impl ChapterWriter {
+    fn new(width: usize) -> Self {
+        ChapterWriter {
+            width,
+            links: Vec::new(),
+            link_numbers: HashMap::new(),
+            note_numbers: HashMap::new(),
+            note_order: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn chapter(mut self, chapter: &Chapter) -> Vec<String> {
+        let width = self.width;
+        let meta = &chapter.meta;
+        let mut lines = Vec::new();
+        let title = wrap(&resolve_markers(&self.inlines(&meta.title)), width);
+        let rule = max_width(&title).clamp(3, if width == 0 { usize::MAX } else { width });
+        lines.extend(title);
+        lines.push("=".repeat(rule));
+        let mut byline = Vec::new();
+        if let Some(date) = meta.date {
+            byline.push(date.date_long());
+        }
+        if let Some(author) = &meta.author {
+            byline.push(author.clone());
+        }
+        if !meta.categories.is_empty() {
+            byline.push(meta.categories.join(", "));
+        }
+        if !byline.is_empty() {
+            lines.extend(wrap(&byline.join(" \u{b7} "), width));
+        }
+        if let Some(link) = &meta.link {
+            lines.push(link.clone());
+        }
+        let body = self.blocks(&chapter.blocks, width);
+        if !body.is_empty() {
+            lines.push(String::new());
+            lines.extend(body);
+        }
+        // notes in the order of their first reference, then any never referenced
+        let notes = std::mem::take(&mut self.notes);
+        if !notes.is_empty() || !self.note_order.is_empty() {
+            let mut ordered: Vec<(usize, Option<&Footnote>)> = Vec::new();
+            for id in self.note_order.clone() {
+                let n = self.note_numbers[&id];
+                ordered.push((n, notes.iter().find(|f| f.id == id)));
+            }
+            for note in &notes {
+                if !self.note_numbers.contains_key(&note.id) {
+                    let n = self.note_order.len() + 1;
+                    self.note_numbers.insert(note.id.clone(), n);
+                    self.note_order.push(note.id.clone());
+                    ordered.push((n, Some(note)));
+                }
+            }
+            lines.push(String::new());
+            lines.push("Notes".into());
+            lines.push("-----".into());
+            for (n, note) in ordered {
+                lines.push(String::new());
+                let marker = format!("[^{n}] ");
+                let body = note
+                    .map(|f| self.blocks(&f.blocks, sub(width, marker.width())))
+                    .unwrap_or_default();
+                let body = if body.is_empty() {
+                    vec!["(no text)".to_string()]
+                } else {
+                    body
+                };
+                lines.extend(hang(&marker, body));
+            }
+        }
+        if !self.links.is_empty() {
+            lines.push(String::new());
+            lines.push("Links".into());
+            lines.push("-----".into());
+            lines.push(String::new());
+            let digits = self.links.len().to_string().len();
+            for (i, url) in self.links.iter().enumerate() {
+                lines.push(format!("[{:>digits$}] {url}", i + 1));
+            }
+        }
+        lines
+    }
+
+    fn blocks(&mut self, blocks: &[Block], width: usize) -> Vec<String> {
+        let mut lines: Vec<String> = Vec::new();
+        let mut prev_tight = false;
+        for block in blocks {
+            let rendered = self.block(block, width);
+            if rendered.is_empty() {
+                continue;
+            }
+            if !lines.is_empty() && !prev_tight {
+                lines.push(String::new());
+            }
+            prev_tight = matches!(block, Block::Plain(_));
+            lines.extend(rendered);
+        }
+        lines
+    }
+
+    fn block(&mut self, block: &Block, width: usize) -> Vec<String> {
+        match block {
+            Block::Paragraph(inlines) | Block::Plain(inlines) => {
+                wrap(&resolve_markers(&self.inlines(inlines)), width)
+            }
+            Block::Heading { level, content, .. } => {
+                let text = wrap(&resolve_markers(&self.inlines(content)), width);
+                let underline = if *level <= 2 { '-' } else { '~' };
+                let w = max_width(&text).max(3);
+                let mut lines = text;
+                lines.push(underline.to_string().repeat(w));
+                lines
+            }
+            Block::BulletList(items) => {
+                let mut lines = Vec::new();
+                let loose = items.iter().any(|item| is_loose(item));
+                for item in items {
+                    if loose && !lines.is_empty() {
+                        lines.push(String::new());
+                    }
+                    let body = self.blocks(item, sub(width, 2));
+                    lines.extend(hang("- ", body));
+                }
+                lines
+            }
+            Block::OrderedList {
+                start,
+                reversed,
+                items,
+            } => {
+                let number = |i: usize| {
+                    if *reversed {
+                        start.saturating_sub(i as i64)
+                    } else {
+                        start.saturating_add(i as i64)
+                    }
+                };
+                let widest = (0..items.len())
+                    .map(|i| format!("{}.", number(i)).len())
+                    .max()
+                    .unwrap_or(2);
+                let mut lines = Vec::new();
+                let loose = items.iter().any(|item| is_loose(item));
+                for (i, item) in items.iter().enumerate() {
+                    if loose && !lines.is_empty() {
+                        lines.push(String::new());
+                    }
+                    let marker = format!("{:<w$} ", format!("{}.", number(i)), w = widest);
+                    let body = self.blocks(item, sub(width, marker.len()));
+                    lines.extend(hang(&marker, body));
+                }
+                lines
+            }
+            Block::DefinitionList(entries) => {
+                let mut lines = Vec::new();
+                for (term, defs) in entries {
+                    if !lines.is_empty() {
+                        lines.push(String::new());
+                    }
+                    lines.extend(wrap(&resolve_markers(&self.inlines(term)), width));
+                    for def in defs {
+                        let body = self.blocks(def, sub(width, 4));
+                        lines.extend(indent("    ", body));
+                    }
+                }
+                lines
+            }
+            Block::Quote { blocks, citation } => {
+                let mut body = self.blocks(blocks, sub(width, 2));
+                if !citation.is_empty() {
+                    let cite = format!("\u{2014} {}", resolve_markers(&self.inlines(citation)));
+                    if !body.is_empty() {
+                        body.push(String::new());
+                    }
+                    body.extend(wrap(&cite, sub(width, 2)));
+                }
+                indent("> ", body)
+            }
+            Block::Code { text, .. } => text
+                .split('\n')
+                .map(|line| {
+                    let line = expand_tabs(line);
+                    if line.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!("    {}", line.trim_end())
+                    }
+                })
+                .collect(),
+            Block::LineBlock(lines) => {
+                let mut out = Vec::new();
+                for line in lines {
+                    let text = resolve_markers(&self.inlines(line));
+                    if text.is_empty() {
+                        out.push(String::new());
+                    } else {
+                        out.extend(hang("", wrap(&text, width)).into_iter().enumerate().map(
+                            |(i, l)| if i == 0 { l } else { format!("  {l}") },
+                        ));
+                    }
+                }
+                out
+            }
+            Block::Figure { image, caption } => {
+                let mut lines = wrap(&image_label(&image.alt), width);
+                if !caption.is_empty() {
+                    lines.extend(wrap(&resolve_markers(&self.inlines(caption)), width));
+                }
+                lines
+            }
+            Block::Table(table) => self.table(table, width),
+            Block::Rule => {
+                let w = if width == 0 { 72 } else { width };
+                vec![format!("{}* * *", " ".repeat(w.saturating_sub(5) / 2))]
+            }
+            Block::Footnotes(notes) => {
+                self.notes.extend(notes.iter().cloned());
+                Vec::new()
+            }
+            Block::Div { blocks, .. } => self.blocks(blocks, width),
+            Block::Raw { .. } => Vec::new(),
+        }
+    }
+
+    fn link_number(&mut self, url: &str) -> usize {
+        if let Some(&n) = self.link_numbers.get(url) {
+            return n;
+        }
+        self.links.push(url.to_string());
+        let n = self.links.len();
+        self.link_numbers.insert(url.to_string(), n);
+        n
+    }
+
+    fn inlines(&mut self, inlines: &[Inline]) -> String {
+        let mut out = String::new();
+        self.push_inlines(inlines, &mut out);
+        out
+    }
+
+    fn push_inlines(&mut self, inlines: &[Inline], out: &mut String) {
+        for inline in inlines {
+            match inline {
+                Inline::Text(t) | Inline::Code(t) => out.push_str(t),
+                Inline::Emph(c) => {
+                    out.push(EMPH_OPEN);
+                    self.push_inlines(c, out);
+                    out.push(EMPH_CLOSE);
+                }
+                Inline::Strong(c) => {
+                    out.push(STRONG_OPEN);
+                    self.push_inlines(c, out);
+                    out.push(STRONG_CLOSE);
+                }
+                Inline::Strike(c)
+                | Inline::Underline(c)
+                | Inline::Superscript(c)
+                | Inline::Subscript(c) => self.push_inlines(c, out),
+                Inline::Span { class, content, .. } => {
+                    if class == "q" {
+                        out.push('\u{201c}');
+                        self.push_inlines(content, out);
+                        out.push('\u{201d}');
+                    } else {
+                        self.push_inlines(content, out);
+                    }
+                }
+                Inline::Link { url, content, .. } => {
+                    let start = out.len();
+                    self.push_inlines(content, out);
+                    let text: String = out[start..].chars().filter(|c| !is_sentinel(*c)).collect();
+                    let shown = text.trim();
+                    let same = shown == url
+                        || url.strip_prefix("mailto:") == Some(shown)
+                        || url.trim_end_matches('/') == shown.trim_end_matches('/');
+                    if !url.starts_with('#') && !same && !url.starts_with("javascript:") {
+                        let n = self.link_number(url);
+                        if shown.is_empty() {
+                            out.push_str(url);
+                        } else {
+                            out.push_str(&format!(" [{n}]"));
+                        }
+                    }
+                }
+                Inline::Image(image) => out.push_str(&image_label(&image.alt)),
+                Inline::LineBreak => out.push('\n'),
+                Inline::FootnoteRef { id } => {
+                    let n = match self.note_numbers.get(id) {
+                        Some(&n) => n,
+                        None => {
+                            let n = self.note_order.len() + 1;
+                            self.note_numbers.insert(id.clone(), n);
+                            self.note_order.push(id.clone());
+                            n
+                        }
+                    };
+                    out.push_str(&format!("[^{n}]"));
+                }
+                Inline::Math { tex, .. } => out.push_str(tex),
+            }
+        }
+    }
+
+    fn cell_text(&mut self, blocks: &[Block]) -> String {
+        let lines = self.blocks(blocks, 0);
+        lines
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn table(&mut self, table: &Table, width: usize) -> Vec<String> {
+        let grid = table.grid();
+        let ncols = grid.first().map_or(0, Vec::len);
+        let mut lines = Vec::new();
+        if ncols > 0 {
+            let texts: Vec<Vec<Option<(String, usize, Align)>>> = grid
+                .iter()
+                .map(|row| {
+                    row.iter()
+                        .map(|slot| {
+                            slot.map(|cell| {
+                                (
+                                    self.cell_text(&cell.blocks),
+                                    (cell.colspan.max(1) as usize).min(ncols),
+                                    cell.align,
+                                )
+                            })
+                        })
+                        .collect()
+                })
+                .collect();
+            let widths = column_widths(&texts, ncols, width);
+            let head_rows = table.head.len();
+            let body_end = head_rows + table.body.len();
+            let dashes = widths
+                .iter()
+                .map(|w| "-".repeat(*w))
+                .collect::<Vec<_>>()
+                .join("  ");
+            if head_rows == 0 {
+                lines.push(dashes.clone());
+            }
+            for (r, row) in texts.iter().enumerate() {
+                if r == body_end && body_end < texts.len() {
+                    lines.push(dashes.clone());
+                }
+                lines.extend(table_row(row, &widths));
+                if r + 1 == head_rows {
+                    lines.push(dashes.clone());
+                }
+            }
+            if head_rows == 0 || texts.len() == head_rows {
+                lines.push(dashes);
+            }
+        }
+        if !table.caption.is_empty() {
+            let caption = format!("Table: {}", resolve_markers(&self.inlines(&table.caption)));
+            if !lines.is_empty() {
+                lines.push(String::new());
+            }
+            lines.extend(wrap(&caption, width));
+        }
+        lines
+    }
+}
+
+type CellText = Option<(String, usize, Align)>;
+
+/// Column widths: each column's natural width, shrunk (widest first) to fit the page.
+fn column_widths(rows: &[Vec<CellText>], ncols: usize, width: usize) -> Vec<usize> {
+    let mut natural = vec![1usize; ncols];
+    let mut longest_word = vec![1usize; ncols];
+    for row in rows {
+        for (c, slot) in row.iter().enumerate() {
+            if let Some((text, 1, _)) = slot {
+                natural[c] = natural[c].max(text.width());
+                let word = text.split(' ').map(|w| w.width()).max().unwrap_or(0);
+                longest_word[c] = longest_word[c].max(word);
+            }
+        }
+    }
+    // a spanning cell widens the last column it spans when it would not fit
+    for row in rows {
+        for (c, slot) in row.iter().enumerate() {
+            if let Some((text, span, _)) = slot {
+                if *span > 1 && c + span <= ncols {
+                    let have: usize = natural[c..c + span].iter().sum::<usize>() + 2 * (span - 1);
+                    if text.width() > have {
+                        natural[c + span - 1] += text.width() - have;
+                    }
+                }
+            }
+        }
+    }
+    if width == 0 {
+        return natural;
+    }
+    let available = width.saturating_sub(2 * ncols.saturating_sub(1)).max(ncols);
+    let mut widths = natural.clone();
+    // shrink to the longest word first, then below it when nothing else helps
+    for floor in [longest_word.iter().map(|w| (*w).min(20)).collect::<Vec<_>>(), vec![1; ncols]] {
+        while widths.iter().sum::<usize>() > available {
+            let (i, _) = widths
+                .iter()
+                .enumerate()
+                .filter(|(i, w)| **w > floor[*i])
+                .max_by_key(|(i, w)| (**w, std::cmp::Reverse(*i)))
+                .unwrap_or((usize::MAX, &0));
+            if i == usize::MAX {
+                break;
+            }
+            widths[i] -= 1;
+        }
+    }
+    widths
+}
+
+fn table_row(row: &[CellText], widths: &[usize]) -> Vec<String> {
+    let mut columns: Vec<(usize, Vec<String>, Align)> = Vec::new();
+    let mut c = 0;
+    while c < widths.len() {
+        match &row[c] {
+            Some((text, span, align)) => {
+                let span = (*span).min(widths.len() - c).max(1);
+                let w = widths[c..c + span].iter().sum::<usize>() + 2 * (span - 1);
+                columns.push((w, wrap_cell(text, w), *align));
+                c += span;
+            }
+            None => {
+                columns.push((widths[c], Vec::new(), Align::Default));
+                c += 1;
+            }
+        }
+    }
+    let height = columns.iter().map(|(_, l, _)| l.len()).max().unwrap_or(0).max(1);
+    (0..height)
+        .map(|i| {
+            let parts: Vec<String> = columns
+                .iter()
+                .map(|(w, lines, align)| {
+                    let text = lines.get(i).map(String::as_str).unwrap_or("");
+                    pad(text, *w, *align)
+                })
+                .collect();
+            parts.join("  ").trim_end().to_string()
+        })
+        .collect()
+}
+
+fn wrap_cell(text: &str, width: usize) -> Vec<String> {
+    if text.width() <= width {
+        return vec![text.to_string()];
+    }
+    let options = textwrap::Options::new(width.max(1)).break_words(true);
+    textwrap::wrap(text, options)
+        .into_iter()
+        .map(|l| l.trim_end().to_string())
+        .collect()
+}
+
+fn pad(text: &str, width: usize, align: Align) -> String {
+    let room = width.saturating_sub(text.width());
+    match align {
+        Align::Right => format!("{}{text}", " ".repeat(room)),
+        Align::Center => format!("{}{text}{}", " ".repeat(room / 2), " ".repeat(room - room / 2)),
+        Align::Left | Align::Default => format!("{text}{}", " ".repeat(room)),
+    }
+}
+
+fn is_loose(item: &[Block]) -> bool {
+    item.iter().filter(|b| !matches!(b, Block::Plain(_))).count() > 0
+        && item.iter().any(|b| matches!(b, Block::Paragraph(_)))
+}
+
+fn image_label(alt: &str) -> String {
+    let alt = alt.trim();
+    if alt.is_empty() {
+        "[Image]".to_string()
+    } else {
+        format!("[Image: {alt}]")
+    }
+}
+
+fn expand_tabs(line: &str) -> String {
+    if !line.contains('\t') {
+        return line.to_string();
+    }
+    let mut out = String::new();
+    let mut col = 0;
+    for c in line.chars() {
+        if c == '\t' {
+            let n = 4 - col % 4;
+            out.push_str(&" ".repeat(n));
+            col += n;
+        } else {
+            out.push(c);
+            col += c.to_string().width();
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use postbook_core::html::html_to_blocks;
+    use postbook_core::model::PostMeta;
+
+    fn chapter_text(html: &str, width: usize) -> String {
+        let book = Book {
+            chapters: vec![Chapter {
+                meta: PostMeta {
+                    title: vec![Inline::Text("T".into())],
+                    ..PostMeta::default()
+                },
+                blocks: html_to_blocks(html),
+            }],
+            ..Book::default()
+        };
+        let text = render(&book, &TextOptions { width });
+        text.strip_prefix("T\n===\n\n").unwrap_or(&text).to_string()
+    }
+
+    #[test]
+    fn markers_never_split_words() {
+        assert_eq!(
+            chapter_text("<p><b>T</b>ransparency and <em>real</em> words, <strong>bold.</strong></p>", 72),
+            "Transparency and _real_ words, *bold.*\n"
+        );
+    }
+
+    #[test]
+    fn wraps_by_display_width() {
+        let text = chapter_text("<p>日本語の文章はとても長いのでここで折り返す必要があります。</p>", 20);
+        for line in text.lines() {
+            assert!(line.width() <= 20, "{line:?} is wider than 20");
+        }
+        assert!(text.lines().count() > 1);
+    }
+
+    #[test]
+    fn no_break_spaces_hold_words_together() {
+        let text = chapter_text("<p>aaaa bbbb&nbsp;cccc dddd</p>", 12);
+        assert!(text.contains("bbbb\u{a0}cccc"), "{text:?}");
+    }
+
+    #[test]
+    fn nested_lists_hang() {
+        let text = chapter_text(
+            "<ul><li>one<ul><li>nested item that wraps around the line</li></ul></li></ul><ol start=\"9\"><li>nine</li><li>ten</li></ol>",
+            30,
+        );
+        assert_eq!(
+            text,
+            "- one\n  - nested item that wraps\n    around the line\n\n9.  nine\n10. ten\n"
+        );
+    }
+
+    #[test]
+    fn links_are_numbered_and_listed() {
+        let text = chapter_text(
+            "<p><a href=\"https://a.example/\">A</a>, <a href=\"https://b.example/\">B</a>, <a href=\"https://a.example/\">again</a>, <a href=\"https://c.example/\">https://c.example/</a></p>",
+            72,
+        );
+        assert_eq!(
+            text,
+            "A [1], B [2], again [1], https://c.example/\n\nLinks\n-----\n\n[1] https://a.example/\n[2] https://b.example/\n"
+        );
+    }
+
+    #[test]
+    fn footnotes_at_the_end() {
+        let text = chapter_text(
+            "<p>Claim<sup data-fn=\"f1\" class=\"fn\"><a href=\"#f1\" id=\"f1-link\">1</a></sup>.</p><ol class=\"wp-block-footnotes\"><li id=\"f1\">Source. <a href=\"#f1-link\" aria-label=\"Jump to footnote reference 1\">↩︎</a></li></ol>",
+            72,
+        );
+        assert_eq!(text, "Claim[^1].\n\nNotes\n-----\n\n[^1] Source.\n");
+    }
+
+    #[test]
+    fn quotes_code_rules_tables() {
+        let text = chapter_text(
+            "<blockquote><p>Said.</p><cite>Someone</cite></blockquote><pre>fn main() {\n\tx();  \n}</pre><hr><table><thead><tr><th>Name</th><th>N</th></tr></thead><tbody><tr><td>apple</td><td align=\"right\">3</td></tr></tbody><caption>Fruit</caption></table>",
+            40,
+        );
+        assert_eq!(
+            text,
+            "> Said.\n>\n> \u{2014} Someone\n\n    fn main() {\n        x();\n    }\n\n                 * * *\n\nName   N\n-----  -\napple  3\n\nTable: Fruit\n"
+        );
+    }
+
+    #[test]
+    fn wide_tables_wrap_cells() {
+        let text = chapter_text(
+            "<table><tr><td>a very long cell with many words in it indeed</td><td>another long cell with words</td></tr></table>",
+            30,
+        );
+        for line in text.lines() {
+            assert!(line.width() <= 30, "{line:?}");
+        }
+        for word in ["indeed", "another", "words"] {
+            assert!(text.contains(word));
+        }
+    }
+
+    #[test]
+    fn no_trailing_spaces() {
+        let text = chapter_text("<p>a   <br>  b </p><blockquote><p>x</p><p>y</p></blockquote>", 72);
+        for line in text.lines() {
+            assert_eq!(line, line.trim_end());
+        }
+    }
+}
