@@ -1,1 +1,164 @@
-fn main(){}
+//! The `postbook` command: reads WordPress posts, builds the book, and hands it to the
+//! exporters named by `--format`. Everything else lives in the library crates.
+
+mod args;
+mod inputs;
+mod output;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use postbook_core::book::{BookOptions, assemble, dedupe, sort_posts};
+use postbook_core::{Book, Exporter};
+
+use crate::args::{Cli, Command, ConvertArgs};
+
+/// The one list of exporters. Adding a format is a new crate and one line here.
+fn exporters(args: &ConvertArgs) -> Vec<Box<dyn Exporter>> {
+    vec![Box::new(postbook_text::TextExporter::new(
+        postbook_text::TextOptions { width: args.width },
+    ))]
+}
+
+/// The exporters with default options, for listing.
+fn all_exporters() -> Vec<Box<dyn Exporter>> {
+    vec![Box::new(postbook_text::TextExporter::default())]
+}
+
+/// An error in how postbook was called: exit code 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Prints warnings and progress to stderr, as `-q` and `-v` say.
+pub struct Log {
+    quiet: bool,
+    verbose: bool,
+}
+
+impl Log {
+    /// Something the user should know.
+    pub fn warn(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("postbook: warning: {message}");
+        }
+    }
+
+    /// What postbook did.
+    pub fn info(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("postbook: {message}");
+        }
+    }
+
+    /// Step-by-step detail, with `-v`.
+    pub fn detail(&self, message: &str) {
+        if self.verbose && !self.quiet {
+            eprintln!("postbook: {message}");
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Convert(args) => convert(&args),
+        Command::Formats => formats(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            let mut message = err.to_string();
+            for cause in err.chain().skip(1) {
+                let cause = cause.to_string();
+                if !message.contains(&cause) {
+                    message.push_str(": ");
+                    message.push_str(&cause);
+                }
+            }
+            eprintln!("postbook: error: {message}");
+            if err.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn formats() -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for e in all_exporters() {
+        writeln!(out, "{:<6} .{:<6} {}", e.name(), e.extension(), e.description())?;
+    }
+    Ok(())
+}
+
+fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
+    let log = Log {
+        quiet: args.quiet,
+        verbose: args.verbose,
+    };
+    let exporters = exporters(args);
+    let chosen = output::choose_formats(args, &exporters)?;
+
+    let read = inputs::read_all(&args.inputs, &log)?;
+    let found = read.len();
+    let (mut posts, dropped) = dedupe(read);
+    if dropped > 0 {
+        log.detail(&format!("{dropped} duplicate posts (same id) kept once"));
+    }
+    if posts.is_empty() {
+        anyhow::bail!(
+            "no posts to convert in {} (nothing but skipped or empty inputs)",
+            args.inputs.join(", ")
+        );
+    }
+    let options = BookOptions {
+        title: args.title.clone(),
+        author: args.author.clone(),
+        language: args.language.clone(),
+        order: args.order.into(),
+    };
+    sort_posts(&mut posts, options.order);
+    let chapters: Vec<_> = posts.iter().map(|p| p.to_chapter()).collect();
+    log.detail(&format!(
+        "read {found} posts, {} in the book",
+        chapters.len()
+    ));
+
+    let books: Vec<Book> = if args.split {
+        chapters
+            .into_iter()
+            .map(|c| assemble(vec![c], &options))
+            .collect()
+    } else {
+        vec![assemble(chapters, &options)]
+    };
+    output::write_all(args, &books, &chosen, &log)
+}

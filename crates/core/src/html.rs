@@ -159,6 +159,20 @@ fn is_block(name: &str) -> bool {
     )
 }
 
+/// `aria-hidden` icons and toggles (`+`, `›`): hidden from screen readers and holding no words.
+fn is_decoration(node: N<'_>) -> bool {
+    let hidden = node
+        .value()
+        .as_element()
+        .and_then(|e| e.attr("aria-hidden"))
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    hidden
+        && !node.descendants().any(|d| {
+            d.value().as_text().is_some_and(|t| t.chars().any(char::is_alphanumeric))
+                || d.value().as_element().is_some_and(|e| e.name() == "img")
+        })
+}
+
 fn has_block_descendant(node: N<'_>) -> bool {
     node.descendants().skip(1).any(|d| {
         d.value()
@@ -266,7 +280,7 @@ impl Walker {
             }
             Node::Element(e) => {
                 let name = e.name();
-                if is_dropped(name) {
+                if is_dropped(name) || is_decoration(node) {
                     return;
                 }
                 if depth > MAX_DEPTH {
@@ -894,7 +908,7 @@ impl Walker {
             Node::Text(text) => out.push(Inline::Text(text.to_string())),
             Node::Element(e) => {
                 let name = e.name();
-                if is_dropped(name) {
+                if is_dropped(name) || is_decoration(node) {
                     return;
                 }
                 if depth > MAX_DEPTH {

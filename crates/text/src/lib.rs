@@ -129,12 +129,54 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
             out.push(segment.trim_end().to_string());
             continue;
         }
-        let options = textwrap::Options::new(width).break_words(false);
+        let options = textwrap::Options::new(width)
+            .break_words(false)
+            .word_separator(textwrap::WordSeparator::Custom(split_words))
+            .word_splitter(textwrap::WordSplitter::NoHyphenation);
         for line in textwrap::wrap(segment, options) {
             out.push(line.trim_end().to_string());
         }
     }
     out
+}
+
+/// Break opportunities: at spaces (never inside a word, a URL or after a hyphen, so words and
+/// links survive intact) and between wide (CJK) characters, except before closing and after
+/// opening punctuation.
+fn split_words(line: &str) -> Box<dyn Iterator<Item = textwrap::core::Word<'_>> + '_> {
+    use textwrap::core::Word;
+    use unicode_width::UnicodeWidthChar;
+    let wide = |c: char| c.width() == Some(2);
+    let no_break_before = |c: char| "、。，．・：；？！」』）】〕〉》ー〜…‥々ゝゞぁぃぅぇぉっゃゅょァィゥェォッャュョ".contains(c);
+    let no_break_after = |c: char| "「『（【〔〈《".contains(c);
+    let mut words = Vec::new();
+    let mut start = 0;
+    let mut prev: Option<char> = None;
+    for (i, c) in line.char_indices() {
+        if c != ' ' {
+            match prev {
+                Some(' ') => {
+                    words.push(Word::from(&line[start..i]));
+                    start = i;
+                }
+                Some(p)
+                    if i > start
+                        && (wide(p) || wide(c))
+                        && !no_break_before(c)
+                        && !no_break_after(p) =>
+                {
+                    words.push(Word::from(&line[start..i]));
+                    start = i;
+                }
+                _ => {}
+            }
+        }
+        prev = Some(c);
+    }
+    if start < line.len() {
+        words.push(Word::from(&line[start..]));
+    }
+    Box::new(words.into_iter())
 }
 
 /// Prefixes the first line with `marker` and the others with as many spaces.
@@ -773,6 +815,16 @@ mod tests {
             assert!(line.width() <= 20, "{line:?} is wider than 20");
         }
         assert!(text.lines().count() > 1);
+    }
+
+    #[test]
+    fn urls_and_hyphenated_words_are_not_broken() {
+        let text = chapter_text(
+            "<p>see https://example.com/a/very/long/path/that/does/not/fit and a well-known-compound-word</p>",
+            20,
+        );
+        assert!(text.contains("https://example.com/a/very/long/path/that/does/not/fit\n"), "{text:?}");
+        assert!(text.contains("well-known-compound-word"), "{text:?}");
     }
 
     #[test]

@@ -1,0 +1,102 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use postbook_core::Order;
+
+/// Turn WordPress posts into EPUB ebooks, print-ready PDFs and plain text.
+#[derive(Debug, Parser)]
+#[command(name = "postbook", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Convert WordPress posts (REST API JSON) into books.
+    Convert(ConvertArgs),
+    /// List the output formats with their file extensions.
+    Formats,
+}
+
+/// `postbook convert`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  postbook convert posts.json -f txt -o out/\n  postbook convert post.json -o post.txt\n  curl -s https://example.com/wp-json/wp/v2/posts | postbook convert - -f txt -o -"
+)]
+pub struct ConvertArgs {
+    /// Inputs: REST API JSON files (a post, or an array of posts or pages), folders of .json
+    /// files, or - for standard input.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// Output formats, comma-separated, or `all` (see `postbook formats`). Without it, the
+    /// format comes from --output's extension.
+    #[arg(short, long, value_name = "LIST")]
+    pub format: Option<String>,
+
+    /// Where to write: a file when there is one format and one book, otherwise a folder
+    /// (created if missing); - writes to standard output. Default: the current folder.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Write one book per post instead of one book of all posts.
+    #[arg(long)]
+    pub split: bool,
+
+    /// The book's title (default: the post's title, or the site's name).
+    #[arg(long)]
+    pub title: Option<String>,
+
+    /// The book's author (default: the posts' authors).
+    #[arg(long)]
+    pub author: Option<String>,
+
+    /// The book's language as a BCP 47 tag, e.g. `en` or `pt-BR` (default: the posts', else en).
+    #[arg(long, value_name = "TAG")]
+    pub language: Option<String>,
+
+    /// The order of the chapters.
+    #[arg(long, value_enum, default_value_t = OrderArg::Oldest)]
+    pub order: OrderArg,
+
+    /// Wrap plain text at this many columns; 0 turns wrapping off.
+    #[arg(long, value_name = "N", default_value_t = 72)]
+    pub width: usize,
+
+    /// Print no warnings or progress (errors are still printed).
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Say what is read and written.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// `--order`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OrderArg {
+    /// Oldest post first.
+    Oldest,
+    /// Newest post first.
+    Newest,
+    /// By title.
+    Title,
+    /// As the inputs give them.
+    Input,
+}
+
+impl From<OrderArg> for Order {
+    fn from(o: OrderArg) -> Order {
+        match o {
+            OrderArg::Oldest => Order::Oldest,
+            OrderArg::Newest => Order::Newest,
+            OrderArg::Title => Order::Title,
+            OrderArg::Input => Order::Input,
+        }
+    }
+}
