@@ -309,7 +309,7 @@ impl Walker {
             "p" => {
                 // a paragraph's content; a lone image in it becomes a figure
                 b.flush();
-                let mut inner = Builder::new(b.tight);
+                let mut inner = Builder::new(false);
                 self.children_into(node, &mut inner, depth);
                 b.out.extend(inner.finish());
             }

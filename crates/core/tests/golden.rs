@@ -1,0 +1,129 @@
+//! Reader golden tests: every REST fixture beside a readable dump of the model it gives.
+//!
+//! Run with `POSTBOOK_BLESS=1` to rewrite the expected files after a deliberate change, then
+//! review the diff.
+
+use std::path::{Path, PathBuf};
+
+use postbook_core::dump::{check_golden, dump_chapter};
+use postbook_core::read_rest_json;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            json_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn reader_golden_dumps() {
+    let root = fixtures();
+    let mut inputs = Vec::new();
+    json_files(&root.join("rest"), &mut inputs);
+    assert!(inputs.len() >= 4, "fixtures missing: {inputs:?}");
+    let mut failures = Vec::new();
+    for input in &inputs {
+        let bytes = std::fs::read(input).expect("read fixture");
+        let rel = input.strip_prefix(root.join("rest")).expect("under rest/");
+        let out = read_rest_json(&rel.display().to_string(), &bytes)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut dump = String::new();
+        for warning in &out.warnings {
+            dump.push_str(&format!("warning: {warning}\n"));
+        }
+        for post in &out.posts {
+            dump.push_str("==========\n");
+            dump.push_str(&dump_chapter(&post.to_chapter()));
+        }
+        let golden = root
+            .join("expected/model")
+            .join(rel.with_extension("model.txt"));
+        if let Err(e) = check_golden(&golden, &dump) {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn wordpress_error_samples_are_errors() {
+    let dir = fixtures().join("wp-errors");
+    let cases = [
+        (
+            "nonexistent_post.json",
+            "nonexistent_post.json: this is a WordPress error response (404 rest_post_invalid_id): Invalid post ID.",
+        ),
+        (
+            "bad_per_page.json",
+            "bad_per_page.json: this is a WordPress error response (400 rest_invalid_param): Invalid parameter(s): per_page",
+        ),
+        (
+            "page_out_of_range.json",
+            "page_out_of_range.json: this is a WordPress error response (400 rest_post_invalid_page_number): The page number requested is larger than the number of pages available.",
+        ),
+    ];
+    for (name, message) in cases {
+        let bytes = std::fs::read(dir.join(name)).expect("read");
+        let err = read_rest_json(name, &bytes).expect_err(name);
+        assert_eq!(err.to_string(), message);
+    }
+    let bytes = std::fs::read(dir.join("password_protected.json")).expect("read");
+    let out = read_rest_json("password_protected.json", &bytes).expect("a post");
+    assert!(out.posts.is_empty());
+    assert_eq!(
+        out.warnings,
+        vec!["password_protected.json: skipping post 131 \u{201c}Password Protected (the password is \u{201c}enter\u{201d})\u{201d}: it is password-protected and WordPress sent no content"]
+    );
+}
+
+#[test]
+fn bad_inputs_are_errors_that_name_the_file() {
+    let dir = fixtures().join("bad");
+    let cases = [
+        ("empty.json", "empty.json: the file is empty"),
+        ("truncated.json", "truncated.json:1:20000: invalid JSON: EOF while parsing"),
+        ("trailing-comma.json", "trailing-comma.json:2:48: invalid JSON: trailing comma"),
+        ("users.json", "users.json: item 1 of the array is not a WordPress post or page"),
+        ("site-index.json", "site-index.json: not WordPress posts"),
+        ("binary.json", "binary.json:1:"),
+    ];
+    for (name, start) in cases {
+        let bytes = std::fs::read(dir.join(name)).expect("read");
+        let err = read_rest_json(name, &bytes).expect_err(name).to_string();
+        assert!(err.starts_with(start), "{name}: {err}");
+    }
+}
+
+#[test]
+fn sample_metadata() {
+    let bytes = std::fs::read(fixtures().join("rest/samples/gutenberg-posts-embed.json")).expect("read");
+    let out = read_rest_json("embed", &bytes).expect("posts");
+    assert_eq!(out.posts.len(), 38);
+    let first = &out.posts[0].meta;
+    assert_eq!(first.id, 1909);
+    assert_eq!(first.title_text(), "Block Unit Test (post)");
+    assert_eq!(first.date.expect("date").to_string(), "2024-02-01T11:00:00Z");
+    assert_eq!(first.author.as_deref(), Some("admin"));
+    assert!(first.categories.contains(&"Gutenberg block fixtures".to_string()));
+    let image = out.posts.iter().find(|p| p.meta.id == 1887).expect("core__image");
+    assert_eq!(image.meta.tags, vec!["block-image"]);
+
+    let bytes = std::fs::read(fixtures().join("rest/samples/seed-post-9325.json")).expect("read");
+    let out = read_rest_json("seed", &bytes).expect("post");
+    let seed = &out.posts[0].meta;
+    assert_eq!(seed.categories, vec!["world"]);
+    assert_eq!(seed.author, None);
+    assert_eq!(seed.slug, "are-north-koreans-fighting-in-ukraine-heres-what-we-know");
+}
