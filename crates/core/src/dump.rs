@@ -84,7 +84,12 @@ pub fn dump_blocks(blocks: &[Block], depth: usize, out: &mut String) {
                 let _ = writeln!(out, "{pad}  caption {}", inlines(caption));
             }
             Block::Table(table) => {
-                let _ = writeln!(out, "{pad}Table caption={}", inlines(&table.caption));
+                let _ = writeln!(
+                    out,
+                    "{pad}Table caption={} above={}",
+                    inlines(&table.caption),
+                    table.caption_above
+                );
                 for (part, rows) in [("head", &table.head), ("body", &table.body), ("foot", &table.foot)] {
                     for row in rows.iter() {
                         let _ = writeln!(out, "{pad}  {part} row");

@@ -826,7 +826,9 @@ impl Walker {
                     self.inline_children(child, &mut inlines, depth + 1);
                     let inlines = normalize_inlines(inlines);
                     if !inlines.is_empty() {
-                        if !table.caption.is_empty() {
+                        if table.caption.is_empty() {
+                            table.caption_above = true;
+                        } else {
                             table.caption.push(Inline::Text(" ".into()));
                         }
                         table.caption.extend(inlines);

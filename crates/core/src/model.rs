@@ -305,6 +305,8 @@ pub struct Image {
 pub struct Table {
     /// From `<caption>` or the figure's `<figcaption>`; empty when none.
     pub caption: Vec<Inline>,
+    /// The caption reads before the table (`<caption>`) rather than after it (`<figcaption>`).
+    pub caption_above: bool,
     /// Rows of `<thead>` (or leading rows made only of `<th>`).
     pub head: Vec<Row>,
     /// Rows of `<tbody>` and rows directly in `<table>`.

@@ -588,9 +588,17 @@ impl ChapterWriter {
     }
 
     fn table(&mut self, table: &Table, width: usize) -> Vec<String> {
+        let caption = (!table.caption.is_empty()).then(|| {
+            let text = format!("Table: {}", resolve_markers(&self.inlines(&table.caption)));
+            wrap(&text, width)
+        });
+        let mut lines = Vec::new();
+        if let (Some(caption), true) = (&caption, table.caption_above) {
+            lines.extend(caption.iter().cloned());
+            lines.push(String::new());
+        }
         let grid = table.grid();
         let ncols = grid.first().map_or(0, Vec::len);
-        let mut lines = Vec::new();
         if ncols > 0 {
             let texts: Vec<Vec<Option<(String, usize, Align)>>> = grid
                 .iter()
@@ -632,12 +640,14 @@ impl ChapterWriter {
                 lines.push(dashes);
             }
         }
-        if !table.caption.is_empty() {
-            let caption = format!("Table: {}", resolve_markers(&self.inlines(&table.caption)));
+        if let (Some(caption), false) = (caption, table.caption_above) {
             if !lines.is_empty() {
                 lines.push(String::new());
             }
-            lines.extend(wrap(&caption, width));
+            lines.extend(caption);
+        }
+        while lines.last().is_some_and(String::is_empty) {
+            lines.pop();
         }
         lines
     }
@@ -869,12 +879,12 @@ mod tests {
     #[test]
     fn quotes_code_rules_tables() {
         let text = chapter_text(
-            "<blockquote><p>Said.</p><cite>Someone</cite></blockquote><pre>fn main() {\n\tx();  \n}</pre><hr><table><thead><tr><th>Name</th><th>N</th></tr></thead><tbody><tr><td>apple</td><td align=\"right\">3</td></tr></tbody><caption>Fruit</caption></table>",
+            "<blockquote><p>Said.</p><cite>Someone</cite></blockquote><pre>fn main() {\n\tx();  \n}</pre><hr><table><thead><tr><th>Name</th><th>N</th></tr></thead><tbody><tr><td>apple</td><td align=\"right\">3</td></tr></tbody></table>",
             40,
         );
         assert_eq!(
             text,
-            "> Said.\n>\n> \u{2014} Someone\n\n    fn main() {\n        x();\n    }\n\n                 * * *\n\nName   N\n-----  -\napple  3\n\nTable: Fruit\n"
+            "> Said.\n>\n> \u{2014} Someone\n\n    fn main() {\n        x();\n    }\n\n                 * * *\n\nName   N\n-----  -\napple  3\n"
         );
     }
 
