@@ -25,9 +25,8 @@ pub fn read_all(inputs: &[String], log: &Log) -> anyhow::Result<Vec<Post>> {
             continue;
         }
         let path = Path::new(input);
-        let meta = std::fs::metadata(path).map_err(|e| {
-            anyhow::anyhow!("{input}: cannot read: {}", describe_io(&e))
-        })?;
+        let meta = std::fs::metadata(path)
+            .map_err(|e| anyhow::anyhow!("{input}: cannot read: {}", describe_io(&e)))?;
         if meta.is_dir() {
             let files = json_files(path)?;
             if files.is_empty() {
@@ -65,8 +64,8 @@ fn json_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         .map_err(|e| anyhow::anyhow!("{}: cannot read: {}", dir.display(), describe_io(&e)))?;
     let mut files = Vec::new();
     for entry in entries {
-        let entry =
-            entry.map_err(|e| anyhow::anyhow!("{}: cannot read: {}", dir.display(), describe_io(&e)))?;
+        let entry = entry
+            .map_err(|e| anyhow::anyhow!("{}: cannot read: {}", dir.display(), describe_io(&e)))?;
         let path = entry.path();
         let is_json = path
             .extension()

@@ -114,7 +114,13 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn formats() -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     for e in all_exporters() {
-        writeln!(out, "{:<6} .{:<6} {}", e.name(), e.extension(), e.description())?;
+        writeln!(
+            out,
+            "{:<6} .{:<6} {}",
+            e.name(),
+            e.extension(),
+            e.description()
+        )?;
     }
     Ok(())
 }

@@ -58,7 +58,11 @@ pub fn choose_formats(
             continue;
         }
         let lower = name.to_ascii_lowercase();
-        let lower = if lower == "text" { "txt".to_string() } else { lower };
+        let lower = if lower == "text" {
+            "txt".to_string()
+        } else {
+            lower
+        };
         match exporters.iter().position(|e| e.name() == lower) {
             Some(i) => chosen.push(i),
             None => {
@@ -72,7 +76,10 @@ pub fn choose_formats(
     let mut seen = HashSet::new();
     chosen.retain(|i| seen.insert(*i));
     if chosen.is_empty() {
-        return Err(UsageError(format!("--format is empty (available: {available}, or all)")).into());
+        return Err(UsageError(format!(
+            "--format is empty (available: {available}, or all)"
+        ))
+        .into());
     }
     Ok(chosen)
 }
@@ -180,7 +187,11 @@ pub fn write_all(
 
     if let Some(dir) = &folder {
         std::fs::create_dir_all(dir).map_err(|e| {
-            anyhow::anyhow!("{}: cannot create the folder: {}", dir.display(), describe_io(&e))
+            anyhow::anyhow!(
+                "{}: cannot create the folder: {}",
+                dir.display(),
+                describe_io(&e)
+            )
         })?;
     }
 
@@ -207,7 +218,11 @@ pub fn write_all(
     let written = ready.len();
     for (tmp, path) in ready {
         tmp.persist(&path).map_err(|e| {
-            anyhow::anyhow!("{}: cannot write: {}", path.display(), describe_io(&e.error))
+            anyhow::anyhow!(
+                "{}: cannot write: {}",
+                path.display(),
+                describe_io(&e.error)
+            )
         })?;
         log.detail(&format!("wrote {}", path.display()));
     }
@@ -250,11 +265,12 @@ fn write_temp(
         .map_err(|e| anyhow::anyhow!("{}: cannot write: {}", path.display(), describe_io(&e)))?;
     {
         let mut out = BufWriter::new(tmp.as_file_mut());
-        exporter
-            .export(book, &mut out)
-            .map_err(|e| anyhow::anyhow!("{}: {} output failed: {e}", path.display(), exporter.name()))?;
-        out.flush()
-            .map_err(|e| anyhow::anyhow!("{}: cannot write: {}", path.display(), describe_io(&e)))?;
+        exporter.export(book, &mut out).map_err(|e| {
+            anyhow::anyhow!("{}: {} output failed: {e}", path.display(), exporter.name())
+        })?;
+        out.flush().map_err(|e| {
+            anyhow::anyhow!("{}: cannot write: {}", path.display(), describe_io(&e))
+        })?;
     }
     #[cfg(unix)]
     {

@@ -16,7 +16,11 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_postbook"))
         .args(args)
         .current_dir(dir)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -49,10 +53,50 @@ const SKIP: &[&str] = &[
     "script", "style", "template", "noscript", "form", "select", "textarea", "svg",
 ];
 const BLOCK: &[&str] = &[
-    "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div", "dl",
-    "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
-    "img", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td",
-    "tfoot", "th", "thead", "tr", "ul", "iframe", "video", "audio", "button", "label",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "caption",
+    "dd",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "img",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "summary",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+    "iframe",
+    "video",
+    "audio",
+    "button",
+    "label",
 ];
 
 /// The words a reader sees in an HTML fragment, found without postbook's own walker: text
@@ -126,7 +170,9 @@ pub fn words(text: &str) -> Vec<String> {
             cur.extend(c.to_lowercase());
         } else if (c == '\'' || c == '\u{2019}')
             && !cur.is_empty()
-            && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric() && !is_cjk(*n))
+            && chars
+                .get(i + 1)
+                .is_some_and(|n| n.is_alphanumeric() && !is_cjk(*n))
         {
             cur.push('\'');
         } else if !cur.is_empty() {
@@ -148,8 +194,15 @@ pub fn strip_markers(text: &str) -> String {
         let (before, after) = rest.split_at(i);
         let inner = &after[1..];
         let digits = inner.strip_prefix('^').unwrap_or(inner);
-        let n = digits.chars().take_while(|c| c.is_ascii_digit() || *c == ' ').count();
-        if n > 0 && digits[n..].starts_with(']') && digits[..n].trim().chars().all(|c| c.is_ascii_digit()) && !digits[..n].trim().is_empty() {
+        let n = digits
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == ' ')
+            .count();
+        if n > 0
+            && digits[n..].starts_with(']')
+            && digits[..n].trim().chars().all(|c| c.is_ascii_digit())
+            && !digits[..n].trim().is_empty()
+        {
             out.push_str(before.strip_suffix(' ').unwrap_or(before));
             rest = &digits[n + 1..];
         } else {

@@ -64,7 +64,9 @@ pub fn sort_posts(posts: &mut [Post], order: Order) {
         Order::Newest => {
             posts.sort_by_key(|p| std::cmp::Reverse((p.meta.date, p.meta.id)));
         }
-        Order::Title => posts.sort_by_cached_key(|p| (p.meta.title_text().to_lowercase(), p.meta.id)),
+        Order::Title => {
+            posts.sort_by_cached_key(|p| (p.meta.title_text().to_lowercase(), p.meta.id))
+        }
         Order::Input => {}
     }
 }
@@ -271,7 +273,10 @@ mod tests {
                 }
             }
         }
-        assert_eq!(ids, vec!["intro", "intro-2", "h-1999", "intro-3", "section"]);
+        assert_eq!(
+            ids,
+            vec!["intro", "intro-2", "h-1999", "intro-3", "section"]
+        );
         assert_eq!(book.meta.title, "Posts");
         assert_eq!(book.meta.language, "en");
     }

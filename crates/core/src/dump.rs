@@ -90,7 +90,11 @@ pub fn dump_blocks(blocks: &[Block], depth: usize, out: &mut String) {
                     inlines(&table.caption),
                     table.caption_above
                 );
-                for (part, rows) in [("head", &table.head), ("body", &table.body), ("foot", &table.foot)] {
+                for (part, rows) in [
+                    ("head", &table.head),
+                    ("body", &table.body),
+                    ("foot", &table.foot),
+                ] {
                     for row in rows.iter() {
                         let _ = writeln!(out, "{pad}  {part} row");
                         for cell in row {
@@ -150,7 +154,10 @@ pub fn check_golden(golden: &std::path::Path, actual: &str) -> Result<(), String
         return std::fs::write(golden, actual).map_err(|e| format!("{}: {e}", golden.display()));
     }
     let expected = std::fs::read_to_string(golden).map_err(|e| {
-        format!("{}: {e} (run with POSTBOOK_BLESS=1 to create it)", golden.display())
+        format!(
+            "{}: {e} (run with POSTBOOK_BLESS=1 to create it)",
+            golden.display()
+        )
     })?;
     if expected == actual {
         return Ok(());

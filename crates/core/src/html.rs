@@ -168,17 +168,17 @@ fn is_decoration(node: N<'_>) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     hidden
         && !node.descendants().any(|d| {
-            d.value().as_text().is_some_and(|t| t.chars().any(char::is_alphanumeric))
+            d.value()
+                .as_text()
+                .is_some_and(|t| t.chars().any(char::is_alphanumeric))
                 || d.value().as_element().is_some_and(|e| e.name() == "img")
         })
 }
 
 fn has_block_descendant(node: N<'_>) -> bool {
-    node.descendants().skip(1).any(|d| {
-        d.value()
-            .as_element()
-            .is_some_and(|e| is_block(e.name()))
-    })
+    node.descendants()
+        .skip(1)
+        .any(|d| d.value().as_element().is_some_and(|e| is_block(e.name())))
 }
 
 /// Collects inline content and turns it into paragraphs between blocks.
@@ -273,10 +273,8 @@ impl Walker {
     fn node_into(&mut self, node: N<'_>, b: &mut Builder, depth: usize) {
         match node.value() {
             Node::Text(text) => b.pending.push(Inline::Text(text.to_string())),
-            Node::Comment(comment) => {
-                if comment.trim().eq_ignore_ascii_case("nextpage") {
-                    b.push(Block::Rule);
-                }
+            Node::Comment(comment) if comment.trim().eq_ignore_ascii_case("nextpage") => {
+                b.push(Block::Rule);
             }
             Node::Element(e) => {
                 let name = e.name();
@@ -481,7 +479,8 @@ impl Walker {
             let Some(c) = element(child) else {
                 if let Some(t) = child.value().as_text() {
                     if !t.trim().is_empty() {
-                        entries.push((normalize_inlines(vec![Inline::Text(t.to_string())]), vec![]));
+                        entries
+                            .push((normalize_inlines(vec![Inline::Text(t.to_string())]), vec![]));
                     }
                 }
                 continue;
@@ -609,7 +608,11 @@ impl Walker {
         {
             let mut out = Vec::new();
             for child in node.descendants() {
-                if child.value().as_element().is_some_and(|e| e.name() == "table") {
+                if child
+                    .value()
+                    .as_element()
+                    .is_some_and(|e| e.name() == "table")
+                {
                     let cap = if out.is_empty() {
                         caption.clone()
                     } else {
@@ -626,9 +629,9 @@ impl Walker {
             return self.embed(node, depth, Some(caption));
         }
         let media = node.descendants().find(|d| {
-            d.value()
-                .as_element()
-                .is_some_and(|e| matches!(e.name(), "video" | "audio" | "iframe" | "object" | "embed"))
+            d.value().as_element().is_some_and(|e| {
+                matches!(e.name(), "video" | "audio" | "iframe" | "object" | "embed")
+            })
         });
         if let Some(media) = media {
             if has_class(&el, "wp-block-video")
@@ -713,9 +716,9 @@ impl Walker {
         let provider = el.as_ref().and_then(provider_from_classes);
         let mut blocks = Vec::new();
         let media = node.descendants().find(|d| {
-            d.value()
-                .as_element()
-                .is_some_and(|e| matches!(e.name(), "video" | "audio" | "iframe" | "object" | "embed"))
+            d.value().as_element().is_some_and(|e| {
+                matches!(e.name(), "video" | "audio" | "iframe" | "object" | "embed")
+            })
         });
         if let Some(media) = media {
             blocks.extend(self.media(media, provider.clone()));
@@ -723,8 +726,7 @@ impl Walker {
         // text in the wrapper: the URL of a failed oEmbed, or a blockquote fallback (Twitter…)
         let mut b = Builder::new(false);
         for child in node.children() {
-            let is_caption =
-                element(child).is_some_and(|c| c.value().name() == "figcaption");
+            let is_caption = element(child).is_some_and(|c| c.value().name() == "figcaption");
             if is_caption || media.is_some_and(|m| m.id() == child.id()) {
                 continue;
             }
@@ -743,11 +745,16 @@ impl Walker {
                     continue;
                 }
             }
-            if media.is_some() && element(child).is_some_and(|c| has_class(&c, "wp-block-embed__wrapper")) {
+            if media.is_some()
+                && element(child).is_some_and(|c| has_class(&c, "wp-block-embed__wrapper"))
+            {
                 // the wrapper's other content besides the iframe
                 let mut inner = Builder::new(false);
                 for grandchild in child.children() {
-                    if media.is_some_and(|m| m.id() == grandchild.id() || grandchild.descendants().any(|d| d.id() == m.id())) {
+                    if media.is_some_and(|m| {
+                        m.id() == grandchild.id()
+                            || grandchild.descendants().any(|d| d.id() == m.id())
+                    }) {
                         continue;
                     }
                     self.node_into(grandchild, &mut inner, depth + 2);
@@ -796,7 +803,11 @@ impl Walker {
             "audio" => "Audio",
             _ => "Embedded content",
         };
-        let title = el.value().attr("title").map(str::trim).filter(|t| !t.is_empty());
+        let title = el
+            .value()
+            .attr("title")
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
         let src = src?;
         if src.starts_with("data:") {
             return Some(Block::Paragraph(vec![Inline::Text(format!(
@@ -857,10 +868,12 @@ impl Walker {
                 table.head = table.body.drain(..n).collect();
             }
         }
-        if table.head.is_empty() && table.body.is_empty() && table.foot.is_empty() {
-            if table.caption.is_empty() {
-                return None;
-            }
+        if table.head.is_empty()
+            && table.body.is_empty()
+            && table.foot.is_empty()
+            && table.caption.is_empty()
+        {
+            return None;
         }
         Some(table)
     }
@@ -942,7 +955,8 @@ impl Walker {
                     "s" | "del" | "strike" => out.push(Inline::Strike(children(self))),
                     "u" | "ins" => out.push(Inline::Underline(children(self))),
                     "sup" => {
-                        if let Some(id) = e.attr("data-fn").map(str::trim).filter(|s| !s.is_empty()) {
+                        if let Some(id) = e.attr("data-fn").map(str::trim).filter(|s| !s.is_empty())
+                        {
                             out.push(Inline::FootnoteRef { id: id.to_string() });
                         } else {
                             out.push(Inline::Superscript(children(self)));
@@ -1010,13 +1024,19 @@ fn split_lines(inlines: Vec<Inline>, lines: &mut Vec<Vec<Inline>>) {
                 let mut parts = t.split('\n');
                 if let Some(first) = parts.next() {
                     if !first.is_empty() {
-                        lines.last_mut().expect("one line").push(Inline::Text(first.into()));
+                        lines
+                            .last_mut()
+                            .expect("one line")
+                            .push(Inline::Text(first.into()));
                     }
                 }
                 for part in parts {
                     lines.push(Vec::new());
                     if !part.is_empty() {
-                        lines.last_mut().expect("one line").push(Inline::Text(part.into()));
+                        lines
+                            .last_mut()
+                            .expect("one line")
+                            .push(Inline::Text(part.into()));
                     }
                 }
             }
@@ -1031,7 +1051,8 @@ fn strip_backlinks(blocks: Vec<Block>, id: &str) -> Vec<Block> {
     let keep = |inline: &Inline| match inline {
         Inline::Link { url, content, .. } => {
             let text = crate::model::inlines_text(content);
-            !(url == &back || (url.starts_with('#') && matches!(text.trim(), "↩︎" | "↩" | "^" | "↑")))
+            !(url == &back
+                || (url.starts_with('#') && matches!(text.trim(), "↩︎" | "↩" | "^" | "↑")))
         }
         _ => true,
     };
@@ -1055,9 +1076,7 @@ fn has_text_outside(node: N<'_>, skip: &[&str]) -> bool {
     fn walk(node: N<'_>, skip: &[&str]) -> bool {
         node.children().any(|c| match c.value() {
             Node::Text(t) => !t.trim().is_empty(),
-            Node::Element(e) => {
-                !skip.contains(&e.name()) && !is_dropped(e.name()) && walk(c, skip)
-            }
+            Node::Element(e) => !skip.contains(&e.name()) && !is_dropped(e.name()) && walk(c, skip),
             _ => false,
         })
     }
@@ -1172,13 +1191,17 @@ fn image_of(node: N<'_>) -> Image {
     let e = el.value();
     let nonempty = |name: &str| e.attr(name).map(str::trim).filter(|s| !s.is_empty());
     // lazy-loading plugins keep the real image in data-src and a placeholder in src
-    let src = match (nonempty("src"), nonempty("data-src").or_else(|| nonempty("data-lazy-src"))) {
+    let src = match (
+        nonempty("src"),
+        nonempty("data-src").or_else(|| nonempty("data-lazy-src")),
+    ) {
         (Some(src), Some(lazy)) if src.starts_with("data:") => lazy,
         (Some(src), _) => src,
         (None, Some(lazy)) => lazy,
         (None, None) => "",
     };
-    let dim = |name: &str| nonempty(name).and_then(|s| s.trim_end_matches("px").parse::<u32>().ok());
+    let dim =
+        |name: &str| nonempty(name).and_then(|s| s.trim_end_matches("px").parse::<u32>().ok());
     let link = node
         .parent()
         .and_then(element)
@@ -1314,7 +1337,11 @@ fn deep_text(node: N<'_>) -> String {
     for d in node.descendants() {
         if let Some(t) = d.value().as_text() {
             out.push_str(t);
-        } else if d.value().as_element().is_some_and(|e| is_block(e.name()) || e.name() == "br") {
+        } else if d
+            .value()
+            .as_element()
+            .is_some_and(|e| is_block(e.name()) || e.name() == "br")
+        {
             out.push(' ');
         }
     }
@@ -1558,7 +1585,11 @@ mod tests {
         let blocks = html_to_blocks("<p><br>a <br> b<br></p>");
         assert_eq!(
             blocks,
-            vec![Block::Paragraph(vec![text("a"), Inline::LineBreak, text("b")])]
+            vec![Block::Paragraph(vec![
+                text("a"),
+                Inline::LineBreak,
+                text("b")
+            ])]
         );
     }
 
@@ -1584,7 +1615,10 @@ mod tests {
 
     #[test]
     fn slugs() {
-        assert_eq!(slugify("Are North Koreans in Ukraine?"), "are-north-koreans-in-ukraine");
+        assert_eq!(
+            slugify("Are North Koreans in Ukraine?"),
+            "are-north-koreans-in-ukraine"
+        );
         assert_eq!(slugify("  ../../etc "), "etc");
         assert_eq!(slugify("Ünïcode — ok"), "ünïcode-ok");
     }

@@ -316,7 +316,9 @@ fn read_post(file: &str, obj: Map<String, Value>, out: &mut ReadOutput) -> Resul
                     .and_then(Value::as_u64)
                     .and_then(|v| u32::try_from(v).ok())
             };
-            let caption = rendered(m.get("caption")).map(html_to_text).unwrap_or_default();
+            let caption = rendered(m.get("caption"))
+                .map(html_to_text)
+                .unwrap_or_default();
             Some(Image {
                 src: src.to_string(),
                 alt: m
@@ -425,7 +427,11 @@ fn date_field(obj: &Map<String, Value>, gmt: &str, local: &str) -> Option<DateTi
     obj.get(gmt)
         .and_then(Value::as_str)
         .and_then(DateTime::parse)
-        .or_else(|| obj.get(local).and_then(Value::as_str).and_then(DateTime::parse))
+        .or_else(|| {
+            obj.get(local)
+                .and_then(Value::as_str)
+                .and_then(DateTime::parse)
+        })
 }
 
 fn collect_footnote_refs(blocks: &[Block], out: &mut Vec<String>) {
@@ -468,7 +474,8 @@ fn collect_footnote_refs(blocks: &[Block], out: &mut Vec<String>) {
             Block::Table(t) => {
                 inl(&t.caption, out);
                 for row in t.head.iter().chain(&t.body).chain(&t.foot) {
-                    row.iter().for_each(|c| collect_footnote_refs(&c.blocks, out));
+                    row.iter()
+                        .for_each(|c| collect_footnote_refs(&c.blocks, out));
                 }
             }
             Block::Div { blocks, .. } => collect_footnote_refs(blocks, out),
@@ -531,10 +538,15 @@ mod tests {
             ReadError::Empty { .. }
         ));
         let err = read_rest_json("u.json", br#"{"name":"admin","slug":"admin"}"#).unwrap_err();
-        assert!(err.to_string().contains("found an object with keys name, slug"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("found an object with keys name, slug"),
+            "{err}"
+        );
         let err = read_rest_json("n.json", b"42").unwrap_err();
         assert!(err.to_string().contains("found a number"), "{err}");
-        let err = read_rest_json("a.json", br#"[{"id":1,"content":{"rendered":""}}, 3]"#).unwrap_err();
+        let err =
+            read_rest_json("a.json", br#"[{"id":1,"content":{"rendered":""}}, 3]"#).unwrap_err();
         assert!(err.to_string().contains("item 2 of the array"), "{err}");
     }
 
@@ -548,7 +560,9 @@ mod tests {
         assert!(out.posts.is_empty());
         assert_eq!(
             out.warnings,
-            vec!["p.json: skipping post 131 \u{201c}Password \u{201c}enter\u{201d}\u{201d}: it is password-protected and WordPress sent no content"]
+            vec![
+                "p.json: skipping post 131 \u{201c}Password \u{201c}enter\u{201d}\u{201d}: it is password-protected and WordPress sent no content"
+            ]
         );
     }
 

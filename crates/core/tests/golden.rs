@@ -37,8 +37,8 @@ fn reader_golden_dumps() {
     for input in &inputs {
         let bytes = std::fs::read(input).expect("read fixture");
         let rel = input.strip_prefix(root.join("rest")).expect("under rest/");
-        let out = read_rest_json(&rel.display().to_string(), &bytes)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let out =
+            read_rest_json(&rel.display().to_string(), &bytes).unwrap_or_else(|e| panic!("{e}"));
         let mut dump = String::new();
         for warning in &out.warnings {
             dump.push_str(&format!("warning: {warning}\n"));
@@ -84,7 +84,9 @@ fn wordpress_error_samples_are_errors() {
     assert!(out.posts.is_empty());
     assert_eq!(
         out.warnings,
-        vec!["password_protected.json: skipping post 131 \u{201c}Password Protected (the password is \u{201c}enter\u{201d})\u{201d}: it is password-protected and WordPress sent no content"]
+        vec![
+            "password_protected.json: skipping post 131 \u{201c}Password Protected (the password is \u{201c}enter\u{201d})\u{201d}: it is password-protected and WordPress sent no content"
+        ]
     );
 }
 
@@ -93,9 +95,18 @@ fn bad_inputs_are_errors_that_name_the_file() {
     let dir = fixtures().join("bad");
     let cases = [
         ("empty.json", "empty.json: the file is empty"),
-        ("truncated.json", "truncated.json:1:20000: invalid JSON: EOF while parsing"),
-        ("trailing-comma.json", "trailing-comma.json:2:48: invalid JSON: trailing comma"),
-        ("users.json", "users.json: item 1 of the array is not a WordPress post or page"),
+        (
+            "truncated.json",
+            "truncated.json:1:20000: invalid JSON: EOF while parsing",
+        ),
+        (
+            "trailing-comma.json",
+            "trailing-comma.json:2:48: invalid JSON: trailing comma",
+        ),
+        (
+            "users.json",
+            "users.json: item 1 of the array is not a WordPress post or page",
+        ),
         ("site-index.json", "site-index.json: not WordPress posts"),
         ("binary.json", "binary.json:1:"),
     ];
@@ -108,16 +119,28 @@ fn bad_inputs_are_errors_that_name_the_file() {
 
 #[test]
 fn sample_metadata() {
-    let bytes = std::fs::read(fixtures().join("rest/samples/gutenberg-posts-embed.json")).expect("read");
+    let bytes =
+        std::fs::read(fixtures().join("rest/samples/gutenberg-posts-embed.json")).expect("read");
     let out = read_rest_json("embed", &bytes).expect("posts");
     assert_eq!(out.posts.len(), 38);
     let first = &out.posts[0].meta;
     assert_eq!(first.id, 1909);
     assert_eq!(first.title_text(), "Block Unit Test (post)");
-    assert_eq!(first.date.expect("date").to_string(), "2024-02-01T11:00:00Z");
+    assert_eq!(
+        first.date.expect("date").to_string(),
+        "2024-02-01T11:00:00Z"
+    );
     assert_eq!(first.author.as_deref(), Some("admin"));
-    assert!(first.categories.contains(&"Gutenberg block fixtures".to_string()));
-    let image = out.posts.iter().find(|p| p.meta.id == 1887).expect("core__image");
+    assert!(
+        first
+            .categories
+            .contains(&"Gutenberg block fixtures".to_string())
+    );
+    let image = out
+        .posts
+        .iter()
+        .find(|p| p.meta.id == 1887)
+        .expect("core__image");
     assert_eq!(image.meta.tags, vec!["block-image"]);
 
     let bytes = std::fs::read(fixtures().join("rest/samples/seed-post-9325.json")).expect("read");
@@ -125,5 +148,8 @@ fn sample_metadata() {
     let seed = &out.posts[0].meta;
     assert_eq!(seed.categories, vec!["world"]);
     assert_eq!(seed.author, None);
-    assert_eq!(seed.slug, "are-north-koreans-fighting-in-ukraine-heres-what-we-know");
+    assert_eq!(
+        seed.slug,
+        "are-north-koreans-fighting-in-ukraine-heres-what-we-know"
+    );
 }

@@ -69,7 +69,10 @@ pub fn render(book: &Book, options: &TextOptions) -> String {
         lines.extend(title);
         lines.push("=".repeat(rule_width));
         if !book.meta.authors.is_empty() {
-            lines.extend(wrap(&format!("by {}", join_names(&book.meta.authors)), width));
+            lines.extend(wrap(
+                &format!("by {}", join_names(&book.meta.authors)),
+                width,
+            ));
         }
         lines.push(String::new());
         lines.push("Contents".into());
@@ -79,10 +82,7 @@ pub fn render(book: &Book, options: &TextOptions) -> String {
         for (i, chapter) in book.chapters.iter().enumerate() {
             let marker = format!("{:>digits$}. ", i + 1);
             let title = chapter.meta.title_text();
-            lines.extend(hang(
-                &marker,
-                wrap(&title, sub(width, marker.len())),
-            ));
+            lines.extend(hang(&marker, wrap(&title, sub(width, marker.len()))));
         }
         lines.push(String::new());
         lines.push(String::new());
@@ -114,7 +114,11 @@ fn join_names(names: &[String]) -> String {
 }
 
 fn sub(width: usize, by: usize) -> usize {
-    if width == 0 { 0 } else { width.saturating_sub(by).max(10) }
+    if width == 0 {
+        0
+    } else {
+        width.saturating_sub(by).max(10)
+    }
 }
 
 fn max_width(lines: &[String]) -> usize {
@@ -147,7 +151,10 @@ fn split_words(line: &str) -> Box<dyn Iterator<Item = textwrap::core::Word<'_>> 
     use textwrap::core::Word;
     use unicode_width::UnicodeWidthChar;
     let wide = |c: char| c.width() == Some(2);
-    let no_break_before = |c: char| "、。，．・：；？！」』）】〕〉》ー〜…‥々ゝゞぁぃぅぇぉっゃゅょァィゥェォッャュョ".contains(c);
+    let no_break_before = |c: char| {
+        "、。，．・：；？！」』）】〕〉》ー〜…‥々ゝゞぁぃぅぇぉっゃゅょァィゥェォッャュョ"
+            .contains(c)
+    };
     let no_break_after = |c: char| "「『（【〔〈《".contains(c);
     let mut words = Vec::new();
     let mut start = 0;
@@ -230,7 +237,11 @@ fn resolve_markers(s: &str) -> String {
     let ok_at = |i: usize, open: bool| {
         let before = chars[..i].iter().rev().find(|c| !is_sentinel(**c));
         let after = chars[i + 1..].iter().find(|c| !is_sentinel(**c));
-        let (outer, inner) = if open { (before, after) } else { (after, before) };
+        let (outer, inner) = if open {
+            (before, after)
+        } else {
+            (after, before)
+        };
         outer.is_none_or(|c| !c.is_alphanumeric()) && inner.is_some_and(|c| !c.is_whitespace())
     };
     // pair the markers; a pair is shown only when both ends sit at word boundaries
@@ -254,7 +265,11 @@ fn resolve_markers(s: &str) -> String {
         if !is_sentinel(c) {
             out.push(c);
         } else if keep[i] {
-            out.push(if matches!(c, EMPH_OPEN | EMPH_CLOSE) { '_' } else { '*' });
+            out.push(if matches!(c, EMPH_OPEN | EMPH_CLOSE) {
+                '_'
+            } else {
+                '*'
+            });
         }
     }
     out
@@ -470,9 +485,12 @@ impl ChapterWriter {
                     if text.is_empty() {
                         out.push(String::new());
                     } else {
-                        out.extend(hang("", wrap(&text, width)).into_iter().enumerate().map(
-                            |(i, l)| if i == 0 { l } else { format!("  {l}") },
-                        ));
+                        out.extend(
+                            hang("", wrap(&text, width))
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, l)| if i == 0 { l } else { format!("  {l}") }),
+                        );
                     }
                 }
                 out
@@ -687,7 +705,13 @@ fn column_widths(rows: &[Vec<CellText>], ncols: usize, width: usize) -> Vec<usiz
     let available = width.saturating_sub(2 * ncols.saturating_sub(1)).max(ncols);
     let mut widths = natural.clone();
     // shrink to the longest word first, then below it when nothing else helps
-    for floor in [longest_word.iter().map(|w| (*w).min(20)).collect::<Vec<_>>(), vec![1; ncols]] {
+    for floor in [
+        longest_word
+            .iter()
+            .map(|w| (*w).min(20))
+            .collect::<Vec<_>>(),
+        vec![1; ncols],
+    ] {
         while widths.iter().sum::<usize>() > available {
             let (i, _) = widths
                 .iter()
@@ -721,7 +745,12 @@ fn table_row(row: &[CellText], widths: &[usize]) -> Vec<String> {
             }
         }
     }
-    let height = columns.iter().map(|(_, l, _)| l.len()).max().unwrap_or(0).max(1);
+    let height = columns
+        .iter()
+        .map(|(_, l, _)| l.len())
+        .max()
+        .unwrap_or(0)
+        .max(1);
     (0..height)
         .map(|i| {
             let parts: Vec<String> = columns
@@ -751,13 +780,20 @@ fn pad(text: &str, width: usize, align: Align) -> String {
     let room = width.saturating_sub(text.width());
     match align {
         Align::Right => format!("{}{text}", " ".repeat(room)),
-        Align::Center => format!("{}{text}{}", " ".repeat(room / 2), " ".repeat(room - room / 2)),
+        Align::Center => format!(
+            "{}{text}{}",
+            " ".repeat(room / 2),
+            " ".repeat(room - room / 2)
+        ),
         Align::Left | Align::Default => format!("{text}{}", " ".repeat(room)),
     }
 }
 
 fn is_loose(item: &[Block]) -> bool {
-    item.iter().filter(|b| !matches!(b, Block::Plain(_))).count() > 0
+    item.iter()
+        .filter(|b| !matches!(b, Block::Plain(_)))
+        .count()
+        > 0
         && item.iter().any(|b| matches!(b, Block::Paragraph(_)))
 }
 
@@ -813,14 +849,20 @@ mod tests {
     #[test]
     fn markers_never_split_words() {
         assert_eq!(
-            chapter_text("<p><b>T</b>ransparency and <em>real</em> words, <strong>bold.</strong></p>", 72),
+            chapter_text(
+                "<p><b>T</b>ransparency and <em>real</em> words, <strong>bold.</strong></p>",
+                72
+            ),
             "Transparency and _real_ words, *bold.*\n"
         );
     }
 
     #[test]
     fn wraps_by_display_width() {
-        let text = chapter_text("<p>日本語の文章はとても長いのでここで折り返す必要があります。</p>", 20);
+        let text = chapter_text(
+            "<p>日本語の文章はとても長いのでここで折り返す必要があります。</p>",
+            20,
+        );
         for line in text.lines() {
             assert!(line.width() <= 20, "{line:?} is wider than 20");
         }
@@ -833,7 +875,10 @@ mod tests {
             "<p>see https://example.com/a/very/long/path/that/does/not/fit and a well-known-compound-word</p>",
             20,
         );
-        assert!(text.contains("https://example.com/a/very/long/path/that/does/not/fit\n"), "{text:?}");
+        assert!(
+            text.contains("https://example.com/a/very/long/path/that/does/not/fit\n"),
+            "{text:?}"
+        );
         assert!(text.contains("well-known-compound-word"), "{text:?}");
     }
 
@@ -904,7 +949,10 @@ mod tests {
 
     #[test]
     fn no_trailing_spaces() {
-        let text = chapter_text("<p>a   <br>  b </p><blockquote><p>x</p><p>y</p></blockquote>", 72);
+        let text = chapter_text(
+            "<p>a   <br>  b </p><blockquote><p>x</p><p>y</p></blockquote>",
+            72,
+        );
         for line in text.lines() {
             assert_eq!(line, line.trim_end());
         }

@@ -27,7 +27,11 @@ fn text_golden_files() {
     let root = fixtures();
     let cases = [
         ("samples/seed-post-9325.json", 72, "seed-post-9325.txt"),
-        ("samples/gutenberg-posts-embed.json", 72, "gutenberg-posts-embed.txt"),
+        (
+            "samples/gutenberg-posts-embed.json",
+            72,
+            "gutenberg-posts-embed.txt",
+        ),
         ("elements/elements.json", 72, "elements.txt"),
         ("elements/elements.json", 40, "elements-width40.txt"),
         ("elements/elements.json", 0, "elements-nowrap.txt"),
@@ -56,7 +60,8 @@ fn lines_fit_the_width_unless_a_word_is_longer() {
                 let last = line.split_whitespace().last().unwrap_or("");
                 let unbreakable = !line.trim().contains(' ')
                     || line.starts_with("    ")
-                    || (last.contains("://") && unicode_width::UnicodeWidthStr::width(last) > width / 2);
+                    || (last.contains("://")
+                        && unicode_width::UnicodeWidthStr::width(last) > width / 2);
                 assert!(unbreakable, "width {width}: {line:?} is {w} columns");
             }
             assert_eq!(line, line.trim_end(), "trailing space in {line:?}");

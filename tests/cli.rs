@@ -1,0 +1,478 @@
+//! End-to-end tests of the `postbook` binary: exit codes, messages, outputs, stdin, folders,
+//! `--split`, and that a failed run leaves no partial file behind.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+fn fixture(rel: &str) -> String {
+    fixtures()
+        .join(rel)
+        .to_str()
+        .expect("utf-8 path")
+        .to_string()
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    names
+}
+
+const SEED: &str = "rest/samples/seed-post-9325.json";
+const SEED_FILE: &str = "are-north-koreans-fighting-in-ukraine-heres-what-we-know.txt";
+
+#[test]
+fn help_version_and_formats() {
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("convert"));
+    let out = run(&["--version"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).starts_with("postbook "), "{}", stdout(&out));
+    let out = run(&["convert", "--help"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("--split"));
+    let out = run(&["formats"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).starts_with("txt    .txt"), "{}", stdout(&out));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&["convert"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&["convert", &fixture(SEED)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no output format"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("txt"),
+        "the message lists the formats"
+    );
+    let out = run(&["convert", &fixture(SEED), "-f", "docx"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim(),
+        "postbook: error: unknown format 'docx' (available: txt, or all)"
+    );
+    let out = run(&["convert", &fixture(SEED), "-o", "book.mobi"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(".mobi"));
+    let out = run(&["convert", &fixture(SEED), "--order", "random", "-f", "txt"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&["convert", "-", "-", "-f", "txt"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn converts_the_seed_post_into_a_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("out");
+    let out = run(&[
+        "convert",
+        &fixture(SEED),
+        "-f",
+        "txt",
+        "-o",
+        &format!("{}/", out_dir.display()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "", "nothing on stdout unless the output is -");
+    assert_eq!(files_in(&out_dir), vec![SEED_FILE]);
+    let text = std::fs::read_to_string(out_dir.join(SEED_FILE)).expect("output");
+    assert!(
+        text.starts_with("Are North Koreans fighting in Ukraine? Here\u{2019}s what we know\n====")
+    );
+    assert!(text.contains("23 October 2024 \u{b7} world"));
+}
+
+#[test]
+fn output_file_and_format_from_its_extension() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run_in(
+        dir.path(),
+        &[
+            "convert",
+            &fixture(SEED),
+            "-o",
+            "mine.txt",
+            "--title",
+            "Mine",
+            "--author",
+            "Me",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(files_in(dir.path()), vec!["mine.txt"]);
+}
+
+#[test]
+fn default_output_is_the_current_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run_in(dir.path(), &["convert", &fixture(SEED), "-f", "all"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(files_in(dir.path()), vec![SEED_FILE]);
+}
+
+#[test]
+fn stdin_to_stdout() {
+    let input = std::fs::read(fixtures().join(SEED)).expect("read");
+    let out = run_in(
+        &fixtures(),
+        &["convert", "-", "-f", "txt", "-o", "-", "--width", "0"],
+        Some(&input),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("There is growing intelligence that North Korea has been readying itself for a more direct role in Russia\u{2019}s war in Ukraine, a move that could reverberate far beyond the frontlines of the war raging in Europe.\n"));
+}
+
+#[test]
+fn bad_stdin_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run_in(
+        dir.path(),
+        &["convert", "-", "-f", "txt"],
+        Some(b"{\"id\": "),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("postbook: error: <stdin>:1:7: invalid JSON"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(files_in(dir.path()).is_empty());
+}
+
+#[test]
+fn a_folder_of_json_files_with_duplicates_kept_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let book = dir.path().join("book.txt");
+    // posts.json and posts-embed.json hold the same 38 posts; the seed adds one
+    let out = run(&[
+        "convert",
+        &fixture("rest/samples"),
+        "-o",
+        book.to_str().expect("utf-8"),
+        "-v",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&book).expect("output");
+    assert!(text.contains("\n39. "), "contents lists 39 chapters");
+    assert!(!text.contains("\n40. "));
+    assert_eq!(text.matches("\nBlock Unit Test (post)\n=====").count(), 1);
+    assert!(
+        stderr(&out).contains("38 duplicate posts"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn split_writes_one_file_per_post() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run_in(
+        dir.path(),
+        &[
+            "convert",
+            &fixture("rest/samples/gutenberg-posts-embed.json"),
+            "--split",
+            "-f",
+            "txt",
+            "-o",
+            "split",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let files = files_in(&dir.path().join("split"));
+    assert_eq!(files.len(), 38);
+    assert!(files.contains(&"block-unit-test-post.txt".to_string()));
+    assert!(
+        files
+            .iter()
+            .all(|f| f.ends_with(".txt") && !f.starts_with('.'))
+    );
+    assert!(stderr(&out).contains("wrote 38 files"), "{}", stderr(&out));
+}
+
+#[test]
+fn stdout_needs_a_single_output() {
+    let out = run(&[
+        "convert",
+        &fixture("rest/elements/elements.json"),
+        "--split",
+        "-f",
+        "txt",
+        "-o",
+        "-",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("makes 11"), "{}", stderr(&out));
+}
+
+#[test]
+fn bad_inputs_fail_with_the_file_named_and_no_output() {
+    for name in [
+        "empty.json",
+        "truncated.json",
+        "trailing-comma.json",
+        "users.json",
+        "site-index.json",
+        "binary.json",
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = fixture(&format!("bad/{name}"));
+        let out = run_in(
+            dir.path(),
+            &["convert", &path, "-f", "txt", "-o", "out"],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with(&format!("postbook: error: {path}")),
+            "{name}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{name}: one line: {err}");
+        assert!(!err.contains("panicked"));
+        assert!(
+            files_in(&dir.path().join("out")).is_empty(),
+            "{name}: no output"
+        );
+    }
+}
+
+#[test]
+fn json_errors_have_line_and_column() {
+    let path = fixture("bad/trailing-comma.json");
+    let out = run(&["convert", &path, "-f", "txt", "-o", "-"]);
+    assert_eq!(
+        stderr(&out).trim(),
+        format!("postbook: error: {path}:2:48: invalid JSON: trailing comma")
+    );
+}
+
+#[test]
+fn wordpress_errors_say_so() {
+    let path = fixture("wp-errors/nonexistent_post.json");
+    let out = run(&["convert", &path, "-f", "txt", "-o", "-"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).trim(),
+        format!(
+            "postbook: error: {path}: this is a WordPress error response (404 rest_post_invalid_id): Invalid post ID."
+        )
+    );
+}
+
+#[test]
+fn protected_posts_are_skipped_with_a_warning() {
+    let path = fixture("wp-errors/password_protected.json");
+    let out = run(&["convert", &path, &fixture(SEED), "-f", "txt", "-o", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("warning:") && stderr(&out).contains("skipping post 131"));
+    let out = run(&[
+        "convert",
+        &path,
+        &fixture(SEED),
+        "-f",
+        "txt",
+        "-o",
+        "-",
+        "-q",
+    ]);
+    assert_eq!(stderr(&out), "", "-q silences warnings");
+    // nothing left to convert is an error
+    let out = run(&["convert", &path, "-f", "txt", "-o", "-"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no posts to convert"));
+}
+
+#[test]
+fn missing_inputs_and_empty_folders() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run_in(dir.path(), &["convert", "nope.json", "-f", "txt"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).trim(),
+        "postbook: error: nope.json: cannot read: no such file or folder"
+    );
+    std::fs::create_dir(dir.path().join("empty")).expect("mkdir");
+    let out = run_in(dir.path(), &["convert", "empty", "-f", "txt"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("empty: this folder holds no .json files"));
+}
+
+#[test]
+fn a_failed_run_leaves_existing_files_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("book.txt");
+    std::fs::write(&target, "old contents").expect("write");
+    let out = run(&[
+        "convert",
+        &fixture(SEED),
+        &fixture("bad/truncated.json"),
+        "-o",
+        target.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("read"),
+        "old contents"
+    );
+    assert_eq!(
+        files_in(dir.path()),
+        vec!["book.txt"],
+        "no temporary files left"
+    );
+    // and a good run replaces it whole
+    let out = run(&[
+        "convert",
+        &fixture(SEED),
+        "-o",
+        target.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success());
+    assert!(
+        std::fs::read_to_string(&target)
+            .expect("read")
+            .starts_with("Are North Koreans")
+    );
+    assert_eq!(files_in(dir.path()), vec!["book.txt"]);
+}
+
+#[test]
+fn output_file_where_a_folder_is_needed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("x.txt");
+    std::fs::write(&target, "keep").expect("write");
+    let out = run(&[
+        "convert",
+        &fixture("rest/elements/elements.json"),
+        "--split",
+        "-f",
+        "txt",
+        "-o",
+        target.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&target).expect("read"), "keep");
+}
+
+#[test]
+fn file_names_are_sanitised_and_unique() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in.json");
+    std::fs::write(
+        &input,
+        r#"[{"id":1,"slug":"../../escape","title":{"rendered":"One"},"content":{"rendered":"<p>a</p>"}},
+            {"id":2,"slug":"same","title":{"rendered":"Two"},"content":{"rendered":"<p>b</p>"}},
+            {"id":3,"slug":"same","title":{"rendered":"Three"},"content":{"rendered":"<p>c</p>"}},
+            {"id":4,"slug":"\u0001","title":{"rendered":"Four"},"content":{"rendered":"<p>d</p>"}}]"#,
+    )
+    .expect("write");
+    let out = run_in(
+        dir.path(),
+        &["convert", "in.json", "--split", "-f", "txt", "-o", "out"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        files_in(&dir.path().join("out")),
+        vec!["escape.txt", "post.txt", "same-2.txt", "same.txt"]
+    );
+    assert_eq!(files_in(dir.path()), vec!["in.json", "out"]);
+}
+
+#[test]
+fn title_author_order_and_width_options() {
+    let out = run(&[
+        "convert",
+        &fixture("rest/elements/elements.json"),
+        "-f",
+        "txt",
+        "-o",
+        "-",
+        "--title",
+        "My <Book>",
+        "--author",
+        "A. Writer",
+        "--order",
+        "title",
+        "--width",
+        "30",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("My <Book>\n=========\nby A. Writer\n"),
+        "{text}"
+    );
+    let contents: Vec<&str> = text.lines().skip(6).take(3).collect();
+    assert_eq!(
+        contents,
+        vec![
+            " 1. 28 March 2024",
+            " 2. Dropped and unknown",
+            " 3. Embeds and media"
+        ]
+    );
+    assert!(
+        text.lines()
+            .filter(|l| !l.contains("://"))
+            .all(|l| l.chars().count() <= 30 || l.starts_with("    "))
+    );
+}
+
+#[test]
+fn no_input_makes_postbook_panic() {
+    // hostile variations on real input: every one must end in a clean exit code
+    let seed = std::fs::read_to_string(fixtures().join(SEED)).expect("read");
+    let cases: Vec<String> = vec![
+        "null".into(),
+        "[]".into(),
+        "[null]".into(),
+        r#"{"id":-1,"content":{}}"#.into(),
+        r#"{"id":1e400,"content":{}}"#.into(),
+        r#"{"id":1,"content":null,"title":5,"date_gmt":[],"_embedded":{"author":7,"wp:term":[[1],{"a":2}]}}"#.into(),
+        r#"{"id":1,"content":{"rendered":"<table><tr><td colspan=99999999 rowspan=99999999>x</td></tr></table>"}}"#.into(),
+        format!(r#"{{"id":1,"content":{{"rendered":"{}"}}}}"#, "<div>".repeat(5000)),
+        seed.replace("<p", "<p <<"),
+        seed[..seed.len() / 3].to_string(),
+        "\u{feff}[]".into(),
+        "[".repeat(100_000),
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let out = run_in(
+            &fixtures(),
+            &["convert", "-", "-f", "txt", "-o", "-"],
+            Some(case.as_bytes()),
+        );
+        let code = out.status.code();
+        assert!(
+            matches!(code, Some(0) | Some(1)),
+            "case {i}: exit {code:?}: {}",
+            stderr(&out)
+        );
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "case {i}: {}",
+            stderr(&out)
+        );
+    }
+}
