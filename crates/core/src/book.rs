@@ -78,7 +78,11 @@ pub fn assemble(mut chapters: Vec<Chapter>, options: &BookOptions) -> Book {
         unique_heading_ids(&mut chapter.blocks, &mut used);
     }
     let meta = book_meta(&chapters, options);
-    Book { meta, chapters }
+    Book {
+        meta,
+        chapters,
+        images: Default::default(),
+    }
 }
 
 /// Dedupes, orders and parses posts into one book.

@@ -4,6 +4,7 @@
 //! The enums are exhaustive on purpose: a new variant fails every exporter's build until the
 //! exporter handles it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A whole book: its metadata and one chapter per post or page, in reading order.
@@ -13,6 +14,115 @@ pub struct Book {
     pub meta: BookMeta,
     /// The chapters in reading order.
     pub chapters: Vec<Chapter>,
+    /// The images the content names, once someone has fetched them (see `postbook-fetch`);
+    /// exporters embed these and fall back to alt text for the rest.
+    pub images: BTreeMap<String, ImageData>,
+}
+
+/// An image's bytes, keyed in [`Book::images`] by the URL the content gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageData {
+    /// `image/png`, `image/jpeg` or `image/gif`: formats every e-reader and PDF viewer takes.
+    pub media_type: String,
+    /// The file's bytes.
+    pub data: std::sync::Arc<Vec<u8>>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+impl ImageData {
+    /// The usual file extension of the media type.
+    pub fn extension(&self) -> &'static str {
+        match self.media_type.as_str() {
+            "image/png" => "png",
+            "image/jpeg" => "jpg",
+            "image/gif" => "gif",
+            "image/webp" => "webp",
+            "image/svg+xml" => "svg",
+            _ => "bin",
+        }
+    }
+}
+
+impl Book {
+    /// Every image URL the book names, in reading order, each once: figures, inline images
+    /// and featured images.
+    pub fn image_urls(&self) -> Vec<String> {
+        let mut seen = std::collections::HashSet::new();
+        let mut urls = Vec::new();
+        let mut add = |url: &str| {
+            if !url.is_empty() && seen.insert(url.to_string()) {
+                urls.push(url.to_string());
+            }
+        };
+        for chapter in &self.chapters {
+            if let Some(image) = &chapter.meta.featured_image {
+                add(&image.src);
+            }
+            visit_images(&chapter.blocks, &mut |image| add(&image.src));
+        }
+        urls
+    }
+}
+
+/// Calls `f` for every image in `blocks`, in reading order.
+pub fn visit_images(blocks: &[Block], f: &mut dyn FnMut(&Image)) {
+    fn inlines(list: &[Inline], f: &mut dyn FnMut(&Image)) {
+        for inline in list {
+            match inline {
+                Inline::Image(image) => f(image),
+                Inline::Emph(c)
+                | Inline::Strong(c)
+                | Inline::Strike(c)
+                | Inline::Underline(c)
+                | Inline::Superscript(c)
+                | Inline::Subscript(c)
+                | Inline::Link { content: c, .. }
+                | Inline::Span { content: c, .. } => inlines(c, f),
+                Inline::Text(_)
+                | Inline::Code(_)
+                | Inline::LineBreak
+                | Inline::FootnoteRef { .. }
+                | Inline::Math { .. } => {}
+            }
+        }
+    }
+    for block in blocks {
+        match block {
+            Block::Heading { content, .. } | Block::Paragraph(content) | Block::Plain(content) => {
+                inlines(content, f)
+            }
+            Block::BulletList(items) | Block::OrderedList { items, .. } => {
+                items.iter().for_each(|i| visit_images(i, f))
+            }
+            Block::DefinitionList(entries) => {
+                for (term, defs) in entries {
+                    inlines(term, f);
+                    defs.iter().for_each(|d| visit_images(d, f));
+                }
+            }
+            Block::Quote { blocks, citation } => {
+                visit_images(blocks, f);
+                inlines(citation, f);
+            }
+            Block::LineBlock(lines) => lines.iter().for_each(|l| inlines(l, f)),
+            Block::Figure { image, caption } => {
+                f(image);
+                inlines(caption, f);
+            }
+            Block::Table(t) => {
+                inlines(&t.caption, f);
+                for row in t.head.iter().chain(&t.body).chain(&t.foot) {
+                    row.iter().for_each(|c| visit_images(&c.blocks, f));
+                }
+            }
+            Block::Footnotes(notes) => notes.iter().for_each(|n| visit_images(&n.blocks, f)),
+            Block::Div { blocks, .. } => visit_images(blocks, f),
+            Block::Code { .. } | Block::Rule | Block::Raw { .. } => {}
+        }
+    }
 }
 
 /// Metadata of the whole book.

@@ -1,0 +1,1 @@
+//! EPUB exporter (in progress)
