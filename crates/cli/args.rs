@@ -68,6 +68,30 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "N", default_value_t = 72)]
     pub width: usize,
 
+    /// EPUB: heading levels in the contents (1: chapters only; 2: chapters and their top
+    /// headings).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=6))]
+    pub toc_depth: u8,
+
+    /// EPUB: the cover image (PNG, JPEG, GIF or WebP). Default: a single post's featured
+    /// image, else a generated cover.
+    #[arg(long, value_name = "IMAGE")]
+    pub cover: Option<PathBuf>,
+
+    /// EPUB: a stylesheet added after the default one.
+    #[arg(long, value_name = "FILE")]
+    pub css: Option<PathBuf>,
+
+    /// A local copy of the site's files for images: https://site/wp-content/uploads/X is
+    /// DIR/X, other https://site/wp-content/Y is DIR/wp-content/Y.
+    #[arg(long, value_name = "DIR")]
+    pub media: Option<PathBuf>,
+
+    /// Download images that are not in --media (http and https only, with size and time
+    /// limits).
+    #[arg(long)]
+    pub fetch_images: bool,
+
     /// Print no warnings or progress (errors are still printed).
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,

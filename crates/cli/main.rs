@@ -15,15 +15,46 @@ use postbook_core::{Book, Exporter};
 use crate::args::{Cli, Command, ConvertArgs};
 
 /// The one list of exporters. Adding a format is a new crate and one line here.
-fn exporters(args: &ConvertArgs) -> Vec<Box<dyn Exporter>> {
-    vec![Box::new(postbook_text::TextExporter::new(
-        postbook_text::TextOptions { width: args.width },
-    ))]
+fn exporters(args: &ConvertArgs) -> anyhow::Result<Vec<Box<dyn Exporter>>> {
+    Ok(vec![
+        Box::new(postbook_epub::EpubExporter::new(epub_options(args)?)),
+        Box::new(postbook_text::TextExporter::new(postbook_text::TextOptions {
+            width: args.width,
+        })),
+    ])
 }
 
 /// The exporters with default options, for listing.
 fn all_exporters() -> Vec<Box<dyn Exporter>> {
-    vec![Box::new(postbook_text::TextExporter::default())]
+    vec![
+        Box::new(postbook_epub::EpubExporter::default()),
+        Box::new(postbook_text::TextExporter::default()),
+    ]
+}
+
+fn epub_options(args: &ConvertArgs) -> anyhow::Result<postbook_epub::EpubOptions> {
+    let cover = match &args.cover {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!("{}: cannot read: {}", path.display(), inputs::describe_io(&e))
+            })?;
+            let image = postbook_fetch::images::image_from_bytes(bytes)
+                .map_err(|e| anyhow::anyhow!("{}: cannot use it as the cover: {e}", path.display()))?;
+            Some(image)
+        }
+        None => None,
+    };
+    let extra_css = match &args.css {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("{}: cannot read: {}", path.display(), inputs::describe_io(&e))
+        })?),
+        None => None,
+    };
+    Ok(postbook_epub::EpubOptions {
+        toc_depth: usize::from(args.toc_depth),
+        cover,
+        extra_css,
+    })
 }
 
 /// An error in how postbook was called: exit code 2.
@@ -130,7 +161,7 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
         quiet: args.quiet,
         verbose: args.verbose,
     };
-    let exporters = exporters(args);
+    let exporters = exporters(args)?;
     let chosen = output::choose_formats(args, &exporters)?;
 
     let read = inputs::read_all(&args.inputs, &log)?;
@@ -158,13 +189,54 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
         chapters.len()
     ));
 
+    let mut full = assemble(chapters, &options);
+    if chosen.iter().any(|&i| exporters[i].embeds_images()) {
+        fetch_images(args, &mut full, &log);
+    }
     let books: Vec<Book> = if args.split {
-        chapters
+        let images = std::mem::take(&mut full.images);
+        full.chapters
             .into_iter()
-            .map(|c| assemble(vec![c], &options))
+            .map(|c| {
+                let mut book = assemble(vec![c], &options);
+                for url in book.image_urls() {
+                    if let Some(image) = images.get(&url) {
+                        book.images.insert(url, image.clone());
+                    }
+                }
+                book
+            })
             .collect()
     } else {
-        vec![assemble(chapters, &options)]
+        vec![full]
     };
-    output::write_all(args, &books, &chosen, &log)
+    output::write_all(args, &books, &exporters, &chosen, &log)
+}
+
+/// Gets the images the book names from `--media` and, with `--fetch-images`, the web; one
+/// warning counts those that could not be had.
+fn fetch_images(args: &ConvertArgs, book: &mut Book, log: &Log) {
+    let sources = postbook_fetch::ImageSources {
+        media_dir: args.media.clone(),
+        fetch: args
+            .fetch_images
+            .then(|| postbook_fetch::HttpClient::new(postbook_fetch::HttpLimits::default())),
+    };
+    let report = postbook_fetch::resolve_images(book, &sources);
+    log.detail(&format!("{} images embedded", report.found));
+    for (url, reason) in &report.missing {
+        let shown = if url.len() > 100 {
+            format!("{}…", &url[..url.char_indices().nth(100).map_or(url.len(), |(i, _)| i)])
+        } else {
+            url.clone()
+        };
+        log.detail(&format!("image not embedded: {shown}: {reason}"));
+    }
+    if let Some((_, reason)) = report.missing.first() {
+        let n = report.missing.len();
+        let total = n + report.found;
+        log.warn(&format!(
+            "{n} of {total} images could not be embedded and appear as their alt text and caption (the first: {reason}; -v lists them)"
+        ));
+    }
 }

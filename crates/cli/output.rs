@@ -123,10 +123,10 @@ enum Destination {
 pub fn write_all(
     args: &ConvertArgs,
     books: &[Book],
+    exporters: &[Box<dyn Exporter>],
     chosen: &[usize],
     log: &Log,
 ) -> anyhow::Result<()> {
-    let exporters = crate::exporters(args);
     let count = books.len() * chosen.len();
     let output = args.output.clone();
     let single = count == 1;
@@ -252,11 +252,14 @@ fn write_temp(
         _ => PathBuf::from("."),
     };
     if !parent.is_dir() {
-        anyhow::bail!(
-            "{}: cannot write: the folder {} does not exist",
-            path.display(),
-            parent.display()
-        );
+        std::fs::create_dir_all(&parent).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: cannot create the folder {}: {}",
+                path.display(),
+                parent.display(),
+                describe_io(&e)
+            )
+        })?;
     }
     let mut tmp = tempfile::Builder::new()
         .prefix(".postbook-")

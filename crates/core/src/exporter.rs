@@ -15,6 +15,10 @@ pub trait Exporter {
     fn description(&self) -> &'static str {
         ""
     }
+    /// Whether the format embeds images, so that they are worth fetching before export.
+    fn embeds_images(&self) -> bool {
+        false
+    }
     /// Writes the whole book to `out`.
     fn export(&self, book: &Book, out: &mut dyn Write) -> Result<(), ExportError>;
 }

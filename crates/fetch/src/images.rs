@@ -218,7 +218,11 @@ fn read_inside(dir: &Path, rel: &str) -> Option<Vec<u8>> {
 }
 
 /// Checks the bytes are an image and keeps PNG, JPEG and GIF as they are; other raster
-/// formats become PNG.
+/// formats become PNG. The error says what the bytes are instead.
+pub fn image_from_bytes(bytes: Vec<u8>) -> Result<ImageData, String> {
+    normalize(bytes)
+}
+
 fn normalize(bytes: Vec<u8>) -> Result<ImageData, String> {
     let format = image::guess_format(&bytes).map_err(|_| {
         if looks_like_svg(&bytes) {
@@ -227,10 +231,13 @@ fn normalize(bytes: Vec<u8>) -> Result<ImageData, String> {
             "not an image".to_string()
         }
     })?;
-    let reader = image::ImageReader::with_format(Cursor::new(&bytes), format);
-    let (width, height) = reader
-        .into_dimensions()
-        .map_err(|e| format!("a broken image: {e}"))?;
+    let (width, height) = match (format, jpeg_dimensions(&bytes)) {
+        // the header is enough, and decoders do not know every JPEG coding (arithmetic, …)
+        (image::ImageFormat::Jpeg, Some(dims)) => dims,
+        _ => image::ImageReader::with_format(Cursor::new(&bytes), format)
+            .into_dimensions()
+            .map_err(|e| format!("a broken image: {e}"))?,
+    };
     let media_type = match format {
         image::ImageFormat::Png => "image/png",
         image::ImageFormat::Jpeg => "image/jpeg",
@@ -259,6 +266,40 @@ fn normalize(bytes: Vec<u8>) -> Result<ImageData, String> {
         width,
         height,
     })
+}
+
+/// Width and height from a JPEG's frame header (any SOF marker).
+fn jpeg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut i = 2;
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return None;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        if marker == 0xD8 || marker == 0x01 || (0xD0..=0xD7).contains(&marker) {
+            i += 2;
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+        let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if is_sof {
+            let h = u16::from_be_bytes([*bytes.get(i + 5)?, *bytes.get(i + 6)?]);
+            let w = u16::from_be_bytes([*bytes.get(i + 7)?, *bytes.get(i + 8)?]);
+            return (w > 0 && h > 0).then_some((u32::from(w), u32::from(h)));
+        }
+        if len < 2 {
+            return None;
+        }
+        i += 2 + len;
+    }
+    None
 }
 
 fn looks_like_svg(bytes: &[u8]) -> bool {

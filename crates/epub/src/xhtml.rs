@@ -1,0 +1,720 @@
+//! The model as XHTML for EPUB 3: well formed, escaped, ids unique, only elements and
+//! attributes that EPUB content documents allow, no remote resources.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
+
+use postbook_core::html::slugify;
+use postbook_core::model::{
+    Align, Block, Book, Chapter, Footnote, Image, Inline, Table, inlines_text,
+};
+
+/// Escapes text for XML content and attributes, dropping characters XML 1.0 forbids.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if is_xml_char(c) => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Characters allowed in XML 1.0 documents (and not discouraged controls).
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r')
+        || (('\u{20}'..='\u{D7FF}').contains(&c) && !('\u{7F}'..='\u{9F}').contains(&c))
+        || ('\u{E000}'..='\u{FFFD}').contains(&c)
+        || c >= '\u{10000}'
+}
+
+/// Text made safe for metadata: XML-legal characters only, whitespace collapsed.
+pub fn clean_text(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .filter(|c| is_xml_char(*c))
+        .collect::<String>()
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A URL made safe for an `href`: only absolute http(s), mailto, tel and ftp URLs with a real
+/// host (or an address for mailto/tel); characters a URL cannot hold are percent-encoded.
+pub fn clean_url(url: &str) -> Option<String> {
+    let url = url.trim();
+    let (scheme, rest) = url.split_once(':')?;
+    let scheme_lower = scheme.to_ascii_lowercase();
+    match scheme_lower.as_str() {
+        "http" | "https" | "ftp" => {
+            let after = rest.strip_prefix("//")?;
+            let host = after.split(['/', '?', '#']).next().unwrap_or("");
+            let host = host.rsplit('@').next().unwrap_or(host);
+            let name = host.split(':').next().unwrap_or("");
+            let port_ok = host
+                .split_once(':')
+                .is_none_or(|(_, p)| p.is_empty() || p.bytes().all(|b| b.is_ascii_digit()));
+            let name_ok = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '[' | ']' | '_'))
+                && !name.starts_with('.')
+                && name != "#";
+            if !name_ok || !port_ok {
+                return None;
+            }
+        }
+        "mailto" | "tel" => {
+            if rest.trim().is_empty() {
+                return None;
+            }
+        }
+        _ => return None,
+    }
+    let mut out = String::with_capacity(url.len());
+    out.push_str(&scheme_lower);
+    out.push(':');
+    for c in rest.chars() {
+        match c {
+            ' ' | '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}' => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    let _ = write!(out, "%{b:02X}");
+                }
+            }
+            c if c.is_control() || !is_xml_char(c) => {}
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// `https://site/a/b/` and `http://site/a/b` are the same post: compares without scheme,
+/// `www.`, trailing slash, query or fragment.
+pub fn link_key(url: &str) -> Option<String> {
+    let (_, rest) = url.trim().split_once("://")?;
+    let rest = rest.split('#').next().unwrap_or(rest);
+    let rest = rest.strip_prefix("www.").unwrap_or(rest);
+    Some(rest.trim_end_matches('/').to_ascii_lowercase())
+}
+
+/// What the writer knows about the whole book.
+pub struct BookRefs {
+    /// Chapter file names, by chapter index.
+    pub files: Vec<String>,
+    /// Chapter index by [`link_key`] of its permalink.
+    pub by_link: HashMap<String, usize>,
+    /// Heading ids of each chapter.
+    pub heading_ids: Vec<HashSet<String>>,
+    /// Image hrefs inside the book, by the URL the content gives.
+    pub images: HashMap<String, String>,
+}
+
+impl BookRefs {
+    /// Collects file names, permalinks and heading ids.
+    pub fn new(book: &Book, files: Vec<String>, images: HashMap<String, String>) -> Self {
+        let mut by_link = HashMap::new();
+        let mut heading_ids = Vec::new();
+        for (i, chapter) in book.chapters.iter().enumerate() {
+            if let Some(key) = chapter.meta.link.as_deref().and_then(link_key) {
+                by_link.entry(key).or_insert(i);
+            }
+            let mut ids = HashSet::new();
+            collect_heading_ids(&chapter.blocks, &mut ids);
+            heading_ids.push(ids);
+        }
+        BookRefs {
+            files,
+            by_link,
+            heading_ids,
+            images,
+        }
+    }
+}
+
+fn collect_heading_ids(blocks: &[Block], ids: &mut HashSet<String>) {
+    for block in blocks {
+        match block {
+            Block::Heading { id, .. } => {
+                ids.insert(id.clone());
+            }
+            Block::BulletList(items) | Block::OrderedList { items, .. } => {
+                items.iter().for_each(|i| collect_heading_ids(i, ids))
+            }
+            Block::Quote { blocks, .. } | Block::Div { blocks, .. } => {
+                collect_heading_ids(blocks, ids)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The head of every content document.
+pub fn document_start(title: &str, lang: &str, body_type: Option<&str>) -> String {
+    let lang = esc(lang);
+    let body = match body_type {
+        Some(t) => format!("<body epub:type=\"{t}\">"),
+        None => "<body>".to_string(),
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:epub=\"http://www.idpf.org/2007/ops\" lang=\"{lang}\" xml:lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>{}</title>\n<link rel=\"stylesheet\" type=\"text/css\" href=\"stylesheet.css\"/>\n</head>\n{body}\n",
+        esc(&clean_text(title))
+    )
+}
+
+/// The end of every content document.
+pub const DOCUMENT_END: &str = "</body>\n</html>\n";
+
+/// Writes one chapter as a content document.
+pub struct ChapterWriter<'a> {
+    refs: &'a BookRefs,
+    index: usize,
+    link_base: Option<String>,
+    notes_defined: HashSet<String>,
+    note_numbers: HashMap<String, usize>,
+    note_refs: HashMap<String, usize>,
+    notes: Vec<Footnote>,
+    in_link: bool,
+    /// Images that were named but not embedded.
+    pub missing_images: usize,
+}
+
+impl<'a> ChapterWriter<'a> {
+    /// A writer for chapter `index` of the book.
+    pub fn new(refs: &'a BookRefs, index: usize) -> Self {
+        ChapterWriter {
+            refs,
+            index,
+            link_base: None,
+            notes_defined: HashSet::new(),
+            note_numbers: HashMap::new(),
+            note_refs: HashMap::new(),
+            notes: Vec::new(),
+            in_link: false,
+            missing_images: 0,
+        }
+    }
+
+    /// The whole content document of the chapter.
+    pub fn chapter(mut self, chapter: &Chapter, lang: &str) -> String {
+        let meta = &chapter.meta;
+        self.link_base = meta.link.as_deref().and_then(origin_of);
+        collect_notes(&chapter.blocks, &mut self.notes);
+        self.notes_defined = self.notes.iter().map(|n| n.id.clone()).collect();
+        let title_text = meta.title_text();
+        let mut out = document_start(&title_text, meta.language.as_deref().unwrap_or(lang), Some("bodymatter"));
+        let _ = write!(
+            out,
+            "<section class=\"chapter\" epub:type=\"chapter\" id=\"chapter_{}\">\n",
+            self.index + 1
+        );
+        self.in_link = true; // no links inside the title
+        let title = self.inlines(&meta.title);
+        self.in_link = false;
+        let _ = writeln!(out, "<h1 class=\"chapter-title\">{title}</h1>");
+        let mut byline = Vec::new();
+        if let Some(date) = meta.date {
+            byline.push(format!(
+                "<time datetime=\"{}\">{}</time>",
+                date.date_iso(),
+                esc(&date.date_long())
+            ));
+        }
+        if let Some(author) = &meta.author {
+            byline.push(format!("<span class=\"author\">{}</span>", esc(&clean_text(author))));
+        }
+        if !meta.categories.is_empty() {
+            byline.push(format!(
+                "<span class=\"categories\">{}</span>",
+                esc(&clean_text(&meta.categories.join(", ")))
+            ));
+        }
+        if !byline.is_empty() {
+            let _ = writeln!(out, "<p class=\"byline\">{}</p>", byline.join(" \u{b7} "));
+        }
+        if let Some(url) = meta.link.as_deref().and_then(clean_url) {
+            let _ = writeln!(
+                out,
+                "<p class=\"source\"><a href=\"{}\">{}</a></p>",
+                esc(&url),
+                esc(&url)
+            );
+        }
+        let body = self.blocks(&chapter.blocks, false);
+        out.push_str(&body);
+        out.push_str(&self.footnotes());
+        out.push_str("</section>\n");
+        out.push_str(DOCUMENT_END);
+        out
+    }
+
+    fn footnotes(&mut self) -> String {
+        if self.notes.is_empty() {
+            return String::new();
+        }
+        // in the order of first reference; notes never referenced come last
+        let mut order: Vec<(usize, Footnote)> = Vec::new();
+        let notes = std::mem::take(&mut self.notes);
+        let mut next = self.note_numbers.len();
+        for note in notes {
+            let n = match self.note_numbers.get(&note.id) {
+                Some(&n) => n,
+                None => {
+                    next += 1;
+                    next
+                }
+            };
+            order.push((n, note));
+        }
+        order.sort_by_key(|(n, _)| *n);
+        let mut out = String::from("<section class=\"footnotes\" epub:type=\"footnotes\">\n<hr class=\"footnotes-rule\"/>\n");
+        for (n, note) in order {
+            let c = self.index + 1;
+            let number = if self.note_refs.contains_key(&note.id) {
+                format!("<a class=\"backlink\" href=\"#fnref_{c}_{n}\">{n}.</a>")
+            } else {
+                format!("<span class=\"backlink\">{n}.</span>")
+            };
+            let (first, rest) = match note.blocks.split_first() {
+                Some((Block::Plain(i) | Block::Paragraph(i), rest)) => (self.inlines(i), rest),
+                _ => (String::new(), note.blocks.as_slice()),
+            };
+            let rest = self.blocks(rest, false);
+            let _ = writeln!(
+                out,
+                "<aside epub:type=\"footnote\" class=\"footnote\" id=\"fn_{c}_{n}\">\n<p>{number} {first}</p>\n{rest}</aside>"
+            );
+        }
+        out.push_str("</section>\n");
+        out
+    }
+
+    fn blocks(&mut self, blocks: &[Block], tight: bool) -> String {
+        let mut out = String::new();
+        for block in blocks {
+            self.block(block, tight, &mut out);
+        }
+        out
+    }
+
+    fn block(&mut self, block: &Block, tight: bool, out: &mut String) {
+        match block {
+            Block::Heading { level, id, content } => {
+                let level = (*level).clamp(2, 6);
+                let _ = writeln!(out, "<h{level} id=\"{}\">{}</h{level}>", esc(id), self.inlines(content));
+            }
+            Block::Paragraph(c) => {
+                let _ = writeln!(out, "<p>{}</p>", self.inlines(c));
+            }
+            Block::Plain(c) => {
+                if tight {
+                    out.push_str(&self.inlines(c));
+                    out.push('\n');
+                } else {
+                    let _ = writeln!(out, "<p>{}</p>", self.inlines(c));
+                }
+            }
+            Block::BulletList(items) => {
+                out.push_str("<ul>\n");
+                for item in items {
+                    let _ = writeln!(out, "<li>{}</li>", self.blocks(item, true).trim_end());
+                }
+                out.push_str("</ul>\n");
+            }
+            Block::OrderedList {
+                start,
+                reversed,
+                items,
+            } => {
+                let mut attrs = String::new();
+                if *start != 1 || *reversed {
+                    let _ = write!(attrs, " start=\"{start}\"");
+                }
+                if *reversed {
+                    attrs.push_str(" reversed=\"reversed\"");
+                }
+                let _ = writeln!(out, "<ol{attrs}>");
+                for item in items {
+                    let _ = writeln!(out, "<li>{}</li>", self.blocks(item, true).trim_end());
+                }
+                out.push_str("</ol>\n");
+            }
+            Block::DefinitionList(entries) => {
+                out.push_str("<dl>\n");
+                for (term, defs) in entries {
+                    let _ = writeln!(out, "<dt>{}</dt>", self.inlines(term));
+                    if defs.is_empty() {
+                        out.push_str("<dd></dd>\n");
+                    }
+                    for def in defs {
+                        let _ = writeln!(out, "<dd>{}</dd>", self.blocks(def, true).trim_end());
+                    }
+                }
+                out.push_str("</dl>\n");
+            }
+            Block::Quote { blocks, citation } => {
+                out.push_str("<blockquote>\n");
+                out.push_str(&self.blocks(blocks, false));
+                if !citation.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "<p class=\"attribution\">\u{2014} {}</p>",
+                        self.inlines(citation)
+                    );
+                }
+                out.push_str("</blockquote>\n");
+            }
+            Block::Code { language, text } => {
+                let class = language
+                    .as_deref()
+                    .map(class_name)
+                    .filter(|c| !c.is_empty())
+                    .map(|c| format!(" class=\"language-{c}\""))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "<pre><code{class}>{}</code></pre>", esc(text));
+            }
+            Block::LineBlock(lines) => {
+                let rendered: Vec<String> = lines.iter().map(|l| self.inlines(l)).collect();
+                let _ = writeln!(out, "<p class=\"verse\">{}</p>", rendered.join("<br/>\n"));
+            }
+            Block::Figure { image, caption } => self.figure(image, caption, out),
+            Block::Table(table) => self.table(table, out),
+            Block::Rule => out.push_str("<hr/>\n"),
+            Block::Footnotes(_) => {}
+            Block::Div { class, blocks } => {
+                let inner = self.blocks(blocks, false);
+                if !inner.trim().is_empty() {
+                    let class = class_name(class);
+                    if class.is_empty() {
+                        let _ = write!(out, "<div>\n{inner}</div>\n");
+                    } else {
+                        let _ = write!(out, "<div class=\"{class}\">\n{inner}</div>\n");
+                    }
+                }
+            }
+            Block::Raw { .. } => {}
+        }
+    }
+
+    fn figure(&mut self, image: &Image, caption: &[Inline], out: &mut String) {
+        let caption = self.inlines(caption);
+        match self.refs.images.get(&image.src) {
+            Some(href) => {
+                let _ = write!(
+                    out,
+                    "<figure class=\"figure\">\n<img src=\"{}\" alt=\"{}\"/>\n",
+                    esc(href),
+                    esc(&clean_text(&image.alt))
+                );
+                if !caption.is_empty() {
+                    let _ = writeln!(out, "<figcaption>{caption}</figcaption>");
+                }
+                out.push_str("</figure>\n");
+            }
+            None => {
+                self.missing_images += 1;
+                let alt = clean_text(&image.alt);
+                if alt.is_empty() && caption.is_empty() {
+                    return;
+                }
+                out.push_str("<div class=\"figure missing-image\">\n");
+                if !alt.is_empty() {
+                    let _ = writeln!(out, "<p class=\"image-alt\">{}</p>", esc(&alt));
+                }
+                if !caption.is_empty() {
+                    let _ = writeln!(out, "<p class=\"caption\">{caption}</p>");
+                }
+                out.push_str("</div>\n");
+            }
+        }
+    }
+
+    fn table(&mut self, table: &Table, out: &mut String) {
+        let caption = self.inlines(&table.caption);
+        if table.head.is_empty() && table.body.is_empty() && table.foot.is_empty() {
+            if !caption.is_empty() {
+                let _ = writeln!(out, "<p class=\"table-caption\">{caption}</p>");
+            }
+            return;
+        }
+        out.push_str("<table>\n");
+        if table.caption_above && !caption.is_empty() {
+            let _ = writeln!(out, "<caption>{caption}</caption>");
+        }
+        for (tag, rows) in [("thead", &table.head), ("tbody", &table.body), ("tfoot", &table.foot)] {
+            if rows.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "<{tag}>");
+            for row in rows.iter() {
+                out.push_str("<tr>");
+                for cell in row {
+                    let name = if cell.header { "th" } else { "td" };
+                    let mut attrs = String::new();
+                    if cell.colspan > 1 {
+                        let _ = write!(attrs, " colspan=\"{}\"", cell.colspan.min(1000));
+                    }
+                    if cell.rowspan > 1 {
+                        let _ = write!(attrs, " rowspan=\"{}\"", cell.rowspan.min(1000));
+                    }
+                    let align = match cell.align {
+                        Align::Left => " class=\"left\"",
+                        Align::Center => " class=\"center\"",
+                        Align::Right => " class=\"right\"",
+                        Align::Default => "",
+                    };
+                    let _ = write!(
+                        out,
+                        "<{name}{attrs}{align}>{}</{name}>",
+                        self.blocks(&cell.blocks, true).trim_end()
+                    );
+                }
+                out.push_str("</tr>\n");
+            }
+            let _ = writeln!(out, "</{tag}>");
+        }
+        out.push_str("</table>\n");
+        if !table.caption_above && !caption.is_empty() {
+            let _ = writeln!(out, "<p class=\"table-caption\">{caption}</p>");
+        }
+    }
+
+    /// The inlines as XHTML.
+    pub fn inlines(&mut self, inlines: &[Inline]) -> String {
+        let mut out = String::new();
+        for inline in inlines {
+            self.inline(inline, &mut out);
+        }
+        out
+    }
+
+    fn wrap(&mut self, tag: &str, content: &[Inline], out: &mut String) {
+        let inner = self.inlines(content);
+        let _ = write!(out, "<{tag}>{inner}</{tag}>");
+    }
+
+    fn inline(&mut self, inline: &Inline, out: &mut String) {
+        match inline {
+            Inline::Text(t) => out.push_str(&esc(t)),
+            Inline::Emph(c) => self.wrap("em", c, out),
+            Inline::Strong(c) => self.wrap("strong", c, out),
+            Inline::Strike(c) => self.wrap("s", c, out),
+            Inline::Underline(c) => self.wrap("u", c, out),
+            Inline::Superscript(c) => self.wrap("sup", c, out),
+            Inline::Subscript(c) => self.wrap("sub", c, out),
+            Inline::Code(t) => {
+                let _ = write!(out, "<code>{}</code>", esc(t));
+            }
+            Inline::Link { url, title, content } => {
+                let href = if self.in_link { None } else { self.href(url) };
+                match href {
+                    Some(href) => {
+                        self.in_link = true;
+                        let inner = self.inlines(content);
+                        self.in_link = false;
+                        let title = clean_text(title);
+                        let title = if title.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" title=\"{}\"", esc(&title))
+                        };
+                        let _ = write!(out, "<a href=\"{}\"{title}>{inner}</a>", esc(&href));
+                    }
+                    None => out.push_str(&self.inlines(content)),
+                }
+            }
+            Inline::Image(image) => match self.refs.images.get(&image.src) {
+                Some(href) => {
+                    let _ = write!(
+                        out,
+                        "<img class=\"inline\" src=\"{}\" alt=\"{}\"/>",
+                        esc(href),
+                        esc(&clean_text(&image.alt))
+                    );
+                }
+                None => {
+                    self.missing_images += 1;
+                    let alt = clean_text(&image.alt);
+                    if !alt.is_empty() {
+                        let _ = write!(out, "<span class=\"image-alt\">[{}]</span>", esc(&alt));
+                    }
+                }
+            },
+            Inline::LineBreak => out.push_str("<br/>"),
+            Inline::FootnoteRef { id } => {
+                let c = self.index + 1;
+                let next = self.note_numbers.len() + 1;
+                let n = *self.note_numbers.entry(id.clone()).or_insert(next);
+                if !self.notes_defined.contains(id) || self.in_link {
+                    let _ = write!(out, "<sup>{n}</sup>");
+                    return;
+                }
+                let count = self.note_refs.entry(id.clone()).or_insert(0);
+                *count += 1;
+                let ref_id = if *count == 1 {
+                    format!("fnref_{c}_{n}")
+                } else {
+                    format!("fnref_{c}_{n}_{count}")
+                };
+                let _ = write!(
+                    out,
+                    "<sup><a epub:type=\"noteref\" id=\"{ref_id}\" href=\"#fn_{c}_{n}\">{n}</a></sup>"
+                );
+            }
+            Inline::Math { display, tex } => {
+                let class = if *display { "math display" } else { "math" };
+                let _ = write!(out, "<span class=\"{class}\">{}</span>", esc(tex));
+            }
+            Inline::Span {
+                class,
+                title,
+                content,
+            } => {
+                let inner = self.inlines(content);
+                match class.as_str() {
+                    "mark" | "small" | "q" => {
+                        let _ = write!(out, "<{class}>{inner}</{class}>");
+                    }
+                    "abbr" => {
+                        let title = clean_text(title);
+                        if title.is_empty() {
+                            let _ = write!(out, "<abbr>{inner}</abbr>");
+                        } else {
+                            let _ = write!(out, "<abbr title=\"{}\">{inner}</abbr>", esc(&title));
+                        }
+                    }
+                    other => {
+                        let class = class_name(other);
+                        if class.is_empty() {
+                            let _ = write!(out, "<span>{inner}</span>");
+                        } else {
+                            let _ = write!(out, "<span class=\"{class}\">{inner}</span>");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where a link should point inside the book, or outside it; `None` drops the link.
+    fn href(&self, url: &str) -> Option<String> {
+        let url = url.trim();
+        if let Some(fragment) = url.strip_prefix('#') {
+            let id = slugify(fragment);
+            return self.refs.heading_ids[self.index]
+                .contains(&id)
+                .then(|| format!("#{id}"));
+        }
+        let absolute = if url.contains("://") || url.starts_with("mailto:") || url.starts_with("tel:") {
+            url.to_string()
+        } else if let Some(rest) = url.strip_prefix("//") {
+            format!("https://{rest}")
+        } else if url.starts_with('/') {
+            format!("{}{url}", self.link_base.as_deref()?)
+        } else {
+            return None;
+        };
+        if let Some(key) = link_key(&absolute) {
+            if let Some(&target) = self.refs.by_link.get(&key) {
+                let file = &self.refs.files[target];
+                let fragment = absolute.split_once('#').map(|(_, f)| slugify(f));
+                return Some(match fragment {
+                    Some(f) if self.refs.heading_ids[target].contains(&f) => format!("{file}#{f}"),
+                    _ => file.clone(),
+                });
+            }
+        }
+        clean_url(&absolute)
+    }
+}
+
+fn origin_of(link: &str) -> Option<String> {
+    let (scheme, rest) = link.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()).then(|| format!("{scheme}://{host}"))
+}
+
+/// A class name of ASCII letters, digits and dashes.
+fn class_name(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+fn collect_notes(blocks: &[Block], notes: &mut Vec<Footnote>) {
+    for block in blocks {
+        match block {
+            Block::Footnotes(list) => {
+                for note in list {
+                    if !notes.iter().any(|n| n.id == note.id) {
+                        notes.push(note.clone());
+                    }
+                }
+            }
+            Block::Div { blocks, .. } | Block::Quote { blocks, .. } => collect_notes(blocks, notes),
+            _ => {}
+        }
+    }
+}
+
+/// The plain title of a chapter, for the table of contents.
+pub fn toc_title(chapter: &Chapter) -> String {
+    clean_text(&chapter.meta.title_text())
+}
+
+/// The headings of a chapter as (level relative to the chapter's top heading, id, text).
+pub fn headings(blocks: &[Block]) -> Vec<(u8, String, String)> {
+    let mut list = Vec::new();
+    fn walk(blocks: &[Block], list: &mut Vec<(u8, String, String)>) {
+        for block in blocks {
+            match block {
+                Block::Heading { level, id, content } => {
+                    list.push((*level, id.clone(), clean_text(&inlines_text(content))))
+                }
+                Block::Div { blocks, .. } => walk(blocks, list),
+                _ => {}
+            }
+        }
+    }
+    walk(blocks, &mut list);
+    let top = list.iter().map(|(l, _, _)| *l).min().unwrap_or(1);
+    list.into_iter()
+        .filter(|(_, _, text)| !text.is_empty())
+        .map(|(l, id, t)| (l - top + 1, id, t))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_drops_illegal_characters() {
+        assert_eq!(esc("a<b>&\"'\u{1}\u{FFFE}c"), "a&lt;b&gt;&amp;&quot;&#39;c");
+        assert_eq!(clean_text(" a \n\t b\u{0} "), "a b");
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(clean_url("https://#"), None);
+        assert_eq!(clean_url("javascript:alert(1)"), None);
+        assert_eq!(clean_url("file:///etc/passwd"), None);
+        assert_eq!(clean_url("http://"), None);
+        assert_eq!(
+            clean_url("HTTPS://example.com/a b\"c"),
+            Some("https://example.com/a%20b%22c".into())
+        );
+        assert_eq!(clean_url("http://127.0.0.1:8080/x?a=1&b=2").as_deref(), Some("http://127.0.0.1:8080/x?a=1&b=2"));
+        assert_eq!(clean_url("mailto:me@example.com").as_deref(), Some("mailto:me@example.com"));
+        assert_eq!(link_key("https://www.Example.com/a/#x"), link_key("http://example.com/a"));
+    }
+
+}
