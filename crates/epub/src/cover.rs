@@ -37,7 +37,11 @@ pub fn generate(title: &str, author: &str, footer: &str) -> Vec<u8> {
 
     let text_width = WIDTH as f32 - 2.0 * MARGIN;
     // the largest size at which the title fits in at most seven lines
-    let title = title.trim();
+    // a cover shows seven lines at most: longer titles are cut before measuring
+    let title = clip(title.trim(), 160);
+    let title = title.as_str();
+    let author = clip(author.trim(), 120);
+    let footer = clip(footer.trim(), 120);
     let mut size = 120.0;
     let mut lines = wrap(&serif_bold, size, title, text_width);
     while size > 40.0 && (lines.len() > 7 || lines.iter().any(|l| width_of(&serif_bold, size, l) > text_width)) {
@@ -71,6 +75,13 @@ pub fn generate(title: &str, author: &str, footer: &str) -> Vec<u8> {
         .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
         .expect("PNG encoding into memory");
     png
+}
+
+fn clip(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((i, _)) => format!("{}\u{2026}", text[..i].trim_end()),
+        None => text.to_string(),
+    }
 }
 
 fn width_of(font: &FontRef<'_>, size: f32, text: &str) -> f32 {
