@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Convert WordPress posts (REST API JSON) into books.
-    Convert(ConvertArgs),
+    Convert(Box<ConvertArgs>),
     /// List the output formats with their file extensions.
     Formats,
 }

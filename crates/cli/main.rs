@@ -18,9 +18,9 @@ use crate::args::{Cli, Command, ConvertArgs};
 fn exporters(args: &ConvertArgs) -> anyhow::Result<Vec<Box<dyn Exporter>>> {
     Ok(vec![
         Box::new(postbook_epub::EpubExporter::new(epub_options(args)?)),
-        Box::new(postbook_text::TextExporter::new(postbook_text::TextOptions {
-            width: args.width,
-        })),
+        Box::new(postbook_text::TextExporter::new(
+            postbook_text::TextOptions { width: args.width },
+        )),
     ])
 }
 
@@ -36,17 +36,26 @@ fn epub_options(args: &ConvertArgs) -> anyhow::Result<postbook_epub::EpubOptions
     let cover = match &args.cover {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|e| {
-                anyhow::anyhow!("{}: cannot read: {}", path.display(), inputs::describe_io(&e))
+                anyhow::anyhow!(
+                    "{}: cannot read: {}",
+                    path.display(),
+                    inputs::describe_io(&e)
+                )
             })?;
-            let image = postbook_fetch::images::image_from_bytes(bytes)
-                .map_err(|e| anyhow::anyhow!("{}: cannot use it as the cover: {e}", path.display()))?;
+            let image = postbook_fetch::images::image_from_bytes(bytes).map_err(|e| {
+                anyhow::anyhow!("{}: cannot use it as the cover: {e}", path.display())
+            })?;
             Some(image)
         }
         None => None,
     };
     let extra_css = match &args.css {
         Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
-            anyhow::anyhow!("{}: cannot read: {}", path.display(), inputs::describe_io(&e))
+            anyhow::anyhow!(
+                "{}: cannot read: {}",
+                path.display(),
+                inputs::describe_io(&e)
+            )
         })?),
         None => None,
     };
@@ -226,7 +235,10 @@ fn fetch_images(args: &ConvertArgs, book: &mut Book, log: &Log) {
     log.detail(&format!("{} images embedded", report.found));
     for (url, reason) in &report.missing {
         let shown = if url.len() > 100 {
-            format!("{}…", &url[..url.char_indices().nth(100).map_or(url.len(), |(i, _)| i)])
+            format!(
+                "{}…",
+                &url[..url.char_indices().nth(100).map_or(url.len(), |(i, _)| i)]
+            )
         } else {
             url.clone()
         };

@@ -115,8 +115,16 @@ fn collect(node: ego_tree::NodeRef<'_, scraper::Node>, out: &mut String) {
             scraper::Node::Text(t) => out.push_str(t),
             scraper::Node::Element(e) => {
                 let name = e.name();
-                // footnote references are numbers the exporter makes, not words of the post
-                if SKIP.contains(&name) || (name == "sup" && e.attr("data-fn").is_some()) {
+                // footnote references are numbers the exporters make, not words of the post:
+                // WordPress's <sup data-fn> and the EPUB's <sup><a epub:type="noteref">
+                let is_note_ref = name == "sup"
+                    && (e.attr("data-fn").is_some()
+                        || child.descendants().any(|d| {
+                            d.value()
+                                .as_element()
+                                .is_some_and(|a| a.attr("epub:type") == Some("noteref"))
+                        }));
+                if SKIP.contains(&name) || is_note_ref {
                     continue;
                 }
                 if name == "math" {
@@ -249,4 +257,143 @@ pub fn post_words(path: &Path) -> Vec<(u64, Vec<String>)> {
             (p["id"].as_u64().unwrap_or(0), w)
         })
         .collect()
+}
+
+/// Whether an external tool can be run. Under `CI=true` a missing tool fails the test;
+/// elsewhere the test is skipped with the reason printed.
+pub fn tool_available(what: &str, program: &str, args: &[&str]) -> bool {
+    let ok = std::process::Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{what} is required under CI=true but `{program}` could not be run");
+        }
+        eprintln!("skipping: {what} is not installed (`{program}` could not be run)");
+    }
+    ok
+}
+
+/// The epubcheck command as Debian installs it.
+pub const EPUBCHECK_JAR: &str = "/usr/share/java/epubcheck.jar";
+
+/// Runs epubcheck on each file, two at a time, and returns the reports of those with any
+/// error or warning.
+pub fn epubcheck_failures(files: &[PathBuf]) -> Vec<String> {
+    let queue = std::sync::Mutex::new(files.to_vec());
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                loop {
+                    let Some(file) = queue.lock().expect("queue").pop() else {
+                        break;
+                    };
+                    let out = Command::new("java")
+                        .args([
+                            "-XX:+UseSerialGC",
+                            "-XX:TieredStopAtLevel=1",
+                            "-jar",
+                            EPUBCHECK_JAR,
+                        ])
+                        .arg(&file)
+                        .output()
+                        .expect("run epubcheck");
+                    let report = format!(
+                        "{}{}",
+                        String::from_utf8_lossy(&out.stdout),
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    let clean = out.status.success()
+                        && report.contains("Messages: 0 fatals / 0 errors / 0 warnings");
+                    if !clean {
+                        failures
+                            .lock()
+                            .expect("failures")
+                            .push(format!("{}:\n{report}", file.display()));
+                    }
+                }
+            });
+        }
+    });
+    failures.into_inner().expect("failures")
+}
+
+/// The text of every spine document of an EPUB, in spine order.
+pub fn epub_spine_text(path: &Path) -> String {
+    use std::io::Read;
+    let file = std::fs::File::open(path).expect("open epub");
+    let mut zip = zip::ZipArchive::new(file).expect("zip");
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        zip.by_name(name)
+            .unwrap_or_else(|_| panic!("{name} missing"))
+            .read_to_string(&mut s)
+            .expect("read");
+        s
+    };
+    let opf = read("OEBPS/content.opf");
+    let mut hrefs = std::collections::HashMap::new();
+    for item in opf.split("<item ").skip(1) {
+        let attr = |name: &str| {
+            item.split(&format!("{name}=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map(str::to_string)
+        };
+        if let (Some(id), Some(href)) = (attr("id"), attr("href")) {
+            hrefs.insert(id, href);
+        }
+    }
+    let mut text = String::new();
+    for itemref in opf.split("<itemref idref=\"").skip(1) {
+        let id = itemref.split('"').next().expect("idref");
+        let href = &hrefs[id];
+        let xhtml = read(&format!("OEBPS/{href}"));
+        let body = xhtml.split("<body").nth(1).unwrap_or("");
+        let doc = scraper::Html::parse_fragment(&format!("<div{body}"));
+        collect(*doc.root_element(), &mut text);
+        text.push('\n');
+    }
+    text
+}
+
+/// A tiny HTTP server on 127.0.0.1 for tests: answers each path with a fixed status, content
+/// type and body, and stops by itself after `seconds`.
+pub fn serve(routes: Vec<(&'static str, u16, &'static str, Vec<u8>)>, seconds: u64) -> String {
+    use std::io::Read;
+    use std::net::TcpListener;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let addr = listener.local_addr().expect("addr");
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        while std::time::Instant::now() < deadline {
+            let Ok((mut stream, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            };
+            let _ = stream.set_nonblocking(false);
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let (status, ctype, body) = routes
+                .iter()
+                .find(|(p, ..)| *p == path)
+                .map(|(_, s, c, b)| (*s, *c, b.clone()))
+                .unwrap_or((404, "text/plain", b"not found".to_vec()));
+            let head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    format!("http://{addr}")
 }

@@ -44,7 +44,12 @@ pub fn generate(title: &str, author: &str, footer: &str) -> Vec<u8> {
     let footer = clip(footer.trim(), 120);
     let mut size = 120.0;
     let mut lines = wrap(&serif_bold, size, title, text_width);
-    while size > 40.0 && (lines.len() > 7 || lines.iter().any(|l| width_of(&serif_bold, size, l) > text_width)) {
+    while size > 40.0
+        && (lines.len() > 7
+            || lines
+                .iter()
+                .any(|l| width_of(&serif_bold, size, l) > text_width))
+    {
         size -= 6.0;
         lines = wrap(&serif_bold, size, title, text_width);
     }
@@ -67,7 +72,15 @@ pub fn generate(title: &str, author: &str, footer: &str) -> Vec<u8> {
     if !footer.trim().is_empty() {
         let size = 38.0;
         let line = fit(&sans, size, footer.trim(), text_width);
-        draw_line(&mut img, &sans, size, &line, MARGIN, HEIGHT as f32 - 170.0, INK_LIGHT);
+        draw_line(
+            &mut img,
+            &sans,
+            size,
+            &line,
+            MARGIN,
+            HEIGHT as f32 - 170.0,
+            INK_LIGHT,
+        );
     }
 
     let mut png = Vec::new();
@@ -137,7 +150,15 @@ fn fit(font: &FontRef<'_>, size: f32, text: &str, max: f32) -> String {
     format!("{}\u{2026}", out.trim_end())
 }
 
-fn draw_line(img: &mut RgbImage, font: &FontRef<'_>, size: f32, text: &str, x: f32, top: f32, ink: [u8; 3]) {
+fn draw_line(
+    img: &mut RgbImage,
+    font: &FontRef<'_>,
+    size: f32,
+    text: &str,
+    x: f32,
+    top: f32,
+    ink: [u8; 3],
+) {
     let scaled = font.as_scaled(PxScale::from(size));
     let baseline = top + scaled.ascent();
     let mut caret = x;
@@ -159,10 +180,10 @@ fn draw_line(img: &mut RgbImage, font: &FontRef<'_>, size: f32, text: &str, x: f
                     return;
                 }
                 let pixel = img.get_pixel_mut(px as u32, py as u32);
-                for i in 0..3 {
-                    let bg = f32::from(pixel.0[i]);
-                    let fg = f32::from(ink[i]);
-                    pixel.0[i] = (bg + (fg - bg) * coverage.clamp(0.0, 1.0)).round() as u8;
+                for (channel, fg) in pixel.0.iter_mut().zip(ink) {
+                    let bg = f32::from(*channel);
+                    let fg = f32::from(fg);
+                    *channel = (bg + (fg - bg) * coverage.clamp(0.0, 1.0)).round() as u8;
                 }
             });
         }
@@ -175,8 +196,16 @@ mod tests {
 
     #[test]
     fn cover_is_a_deterministic_png() {
-        let a = generate("A very long title that has to wrap over several lines of the cover", "Jane Doe", "example.com");
-        let b = generate("A very long title that has to wrap over several lines of the cover", "Jane Doe", "example.com");
+        let a = generate(
+            "A very long title that has to wrap over several lines of the cover",
+            "Jane Doe",
+            "example.com",
+        );
+        let b = generate(
+            "A very long title that has to wrap over several lines of the cover",
+            "Jane Doe",
+            "example.com",
+        );
         assert_eq!(a, b);
         let img = image::load_from_memory(&a).expect("decodes");
         assert_eq!((img.width(), img.height()), (WIDTH, HEIGHT));
@@ -188,7 +217,13 @@ mod tests {
 
     #[test]
     fn odd_titles_do_not_panic() {
-        for title in ["", " ", &"W".repeat(500), "日本語のタイトル", "\u{1F600}\u{200D}"] {
+        for title in [
+            "",
+            " ",
+            &"W".repeat(500),
+            "日本語のタイトル",
+            "\u{1F600}\u{200D}",
+        ] {
             let png = generate(title, title, title);
             assert!(png.starts_with(b"\x89PNG"));
         }

@@ -97,10 +97,19 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
     if let Some(source) = source.as_deref().and_then(xhtml::clean_url) {
         extra.push_str(&format!("<dc:source>{}</dc:source>\n    ", esc(&source)));
     }
-    if let Some(publisher) = meta.publisher.as_deref().map(clean_text).filter(|p| !p.is_empty()) {
-        extra.push_str(&format!("<dc:publisher>{}</dc:publisher>\n    ", esc(&publisher)));
+    if let Some(publisher) = meta
+        .publisher
+        .as_deref()
+        .map(clean_text)
+        .filter(|p| !p.is_empty())
+    {
+        extra.push_str(&format!(
+            "<dc:publisher>{}</dc:publisher>\n    ",
+            esc(&publisher)
+        ));
     }
-    let mut builder = EpubBuilder::new(epub_builder::ZipLibrary::new().map_err(err)?).map_err(err)?;
+    let mut builder =
+        EpubBuilder::new(epub_builder::ZipLibrary::new().map_err(err)?).map_err(err)?;
     builder.epub_version(EpubVersion::V30);
     builder.set_title(clean_text(&meta.title));
     for author in &meta.authors {
@@ -109,11 +118,17 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
     builder.add_language(lang.clone());
     builder.set_generator("postbook");
     builder.set_toc_name("Contents");
-    let description = meta.description.clone().or_else(|| match book.chapters.as_slice() {
-        [single] => Some(postbook_core::model::blocks_text(&single.meta.excerpt)),
-        _ => None,
-    });
-    if let Some(description) = description.map(|d| clean_text(&d)).filter(|d| !d.is_empty()) {
+    let description = meta
+        .description
+        .clone()
+        .or_else(|| match book.chapters.as_slice() {
+            [single] => Some(postbook_core::model::blocks_text(&single.meta.excerpt)),
+            _ => None,
+        });
+    if let Some(description) = description
+        .map(|d| clean_text(&d))
+        .filter(|d| !d.is_empty())
+    {
         builder.add_description(description);
     }
     let mut subjects: Vec<String> = Vec::new();
@@ -133,7 +148,12 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
     if let Some(date) = published {
         builder.set_publication_date(date);
     }
-    builder.set_modified_date(meta.modified.and_then(to_chrono).or(published).unwrap_or(epoch));
+    builder.set_modified_date(
+        meta.modified
+            .and_then(to_chrono)
+            .or(published)
+            .unwrap_or(epoch),
+    );
     builder.set_uuid(identifier(book));
 
     let mut css = DEFAULT_CSS.to_string();
@@ -149,7 +169,11 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
         if let Some(image) = book.images.get(url) {
             let href = format!("images/image-{:04}.{}", n + 1, image.extension());
             builder
-                .add_resource(&href, Cursor::new(image.data.as_slice()), image.media_type.as_str())
+                .add_resource(
+                    &href,
+                    Cursor::new(image.data.as_slice()),
+                    image.media_type.as_str(),
+                )
                 .map_err(err)?;
             hrefs.insert(url.clone(), href);
         }
@@ -165,18 +189,23 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
         _ => None,
     };
     let generated;
-    let (cover_bytes, cover_type, cover_ext): (&[u8], &str, &str) = match options.cover.as_ref().or(featured) {
-        Some(image) => (image.data.as_slice(), image.media_type.as_str(), image.extension()),
-        None => {
-            let footer = meta
-                .source
-                .as_deref()
-                .map(|s| s.split_once("://").map_or(s, |(_, h)| h))
-                .unwrap_or("");
-            generated = cover::generate(&meta.title, &meta.authors.join(", "), footer);
-            (generated.as_slice(), "image/png", "png")
-        }
-    };
+    let (cover_bytes, cover_type, cover_ext): (&[u8], &str, &str) =
+        match options.cover.as_ref().or(featured) {
+            Some(image) => (
+                image.data.as_slice(),
+                image.media_type.as_str(),
+                image.extension(),
+            ),
+            None => {
+                let footer = meta
+                    .source
+                    .as_deref()
+                    .map(|s| s.split_once("://").map_or(s, |(_, h)| h))
+                    .unwrap_or("");
+                generated = cover::generate(&meta.title, &meta.authors.join(", "), footer);
+                (generated.as_slice(), "image/png", "png")
+            }
+        };
     let cover_href = format!("images/cover.{cover_ext}");
     builder
         .add_cover_image(&cover_href, Cursor::new(cover_bytes), cover_type)
@@ -189,7 +218,9 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
         xhtml::DOCUMENT_END
     );
     builder
-        .add_content(EpubContent::new("cover.xhtml", cover_page.as_bytes()).reftype(ReferenceType::Cover))
+        .add_content(
+            EpubContent::new("cover.xhtml", cover_page.as_bytes()).reftype(ReferenceType::Cover),
+        )
         .map_err(err)?;
 
     if book.chapters.len() > 1 {
@@ -209,11 +240,16 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
     for (i, chapter) in book.chapters.iter().enumerate() {
         let writer = ChapterWriter::new(&refs, i);
         let page = writer.chapter(chapter, &lang);
-        let mut content = EpubContent::new(files[i].clone(), page.as_bytes()).title(xhtml::toc_title(chapter));
+        let mut content =
+            EpubContent::new(files[i].clone(), page.as_bytes()).title(xhtml::toc_title(chapter));
         if i == 0 {
             content = content.reftype(ReferenceType::Text);
         }
-        for element in toc_children(&files[i], &xhtml::headings(&chapter.blocks), options.toc_depth) {
+        for element in toc_children(
+            &files[i],
+            &xhtml::headings(&chapter.blocks),
+            options.toc_depth,
+        ) {
             content = content.child(element);
         }
         builder.add_content(content).map_err(err)?;
@@ -230,7 +266,12 @@ fn toc_children(file: &str, headings: &[(u8, String, String)], depth: usize) -> 
         .iter()
         .filter(|(level, _, _)| usize::from(*level) < depth)
         .collect();
-    fn build(items: &[&(u8, String, String)], i: &mut usize, level: u8, file: &str) -> Vec<TocElement> {
+    fn build(
+        items: &[&(u8, String, String)],
+        i: &mut usize,
+        level: u8,
+        file: &str,
+    ) -> Vec<TocElement> {
         let mut out: Vec<TocElement> = Vec::new();
         while *i < items.len() {
             let (l, id, text) = items[*i];
@@ -238,7 +279,8 @@ fn toc_children(file: &str, headings: &[(u8, String, String)], depth: usize) -> 
                 break;
             }
             *i += 1;
-            let mut element = TocElement::new(format!("{file}#{id}"), text.clone()).level(i32::from(*l) + 1);
+            let mut element =
+                TocElement::new(format!("{file}#{id}"), text.clone()).level(i32::from(*l) + 1);
             let children = build(items, i, l + 1, file);
             for child in children {
                 element = element.child(child);
@@ -260,7 +302,10 @@ fn title_page(book: &Book, lang: &str) -> String {
     let meta = &book.meta;
     let mut out = xhtml::document_start(&meta.title, lang, Some("frontmatter"));
     out.push_str("<section class=\"titlepage\" epub:type=\"titlepage\">\n");
-    out.push_str(&format!("<h1 class=\"book-title\">{}</h1>\n", esc(&clean_text(&meta.title))));
+    out.push_str(&format!(
+        "<h1 class=\"book-title\">{}</h1>\n",
+        esc(&clean_text(&meta.title))
+    ));
     if !meta.authors.is_empty() {
         out.push_str(&format!(
             "<p class=\"book-author\">{}</p>\n",
@@ -297,8 +342,13 @@ fn language_tag(lang: &str) -> String {
     let tag = lang.trim().replace('_', "-");
     let ok = !tag.is_empty()
         && tag.len() <= 35
-        && tag.split('-').all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()))
-        && tag.split('-').next().is_some_and(|p| p.chars().all(|c| c.is_ascii_alphabetic()));
+        && tag
+            .split('-')
+            .all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()))
+        && tag
+            .split('-')
+            .next()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_alphabetic()));
     if ok { tag } else { "en".to_string() }
 }
 
@@ -325,12 +375,20 @@ pub fn identifier(book: &Book) -> uuid::Uuid {
             format!(
                 "{}@{}",
                 c.meta.id,
-                c.meta.modified.or(c.meta.date).map(|d| d.to_string()).unwrap_or_default()
+                c.meta
+                    .modified
+                    .or(c.meta.date)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
             )
         })
         .collect();
     parts.sort();
-    let name = format!("postbook:{}|{}", book.meta.source.as_deref().unwrap_or(""), parts.join(","));
+    let name = format!(
+        "postbook:{}|{}",
+        book.meta.source.as_deref().unwrap_or(""),
+        parts.join(",")
+    );
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes())
 }
 
@@ -349,8 +407,10 @@ fn repack(epub: &[u8], extra_metadata: &str) -> Result<Vec<u8>, String> {
         .compression_method(CompressionMethod::Deflated)
         .last_modified_time(stamp);
     let mut out = ZipWriter::new(Cursor::new(Vec::new()));
-    out.start_file("mimetype", stored).map_err(|e| e.to_string())?;
-    out.write_all(b"application/epub+zip").map_err(|e| e.to_string())?;
+    out.start_file("mimetype", stored)
+        .map_err(|e| e.to_string())?;
+    out.write_all(b"application/epub+zip")
+        .map_err(|e| e.to_string())?;
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(|e| e.to_string())?;
         let name = entry.name().to_string();
@@ -359,7 +419,9 @@ fn repack(epub: &[u8], extra_metadata: &str) -> Result<Vec<u8>, String> {
         }
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-        let compressed = [".png", ".jpg", ".jpeg", ".gif"].iter().any(|e| name.ends_with(e));
+        let compressed = [".png", ".jpg", ".jpeg", ".gif"]
+            .iter()
+            .any(|e| name.ends_with(e));
         out.start_file(name.as_str(), if compressed { stored } else { deflated })
             .map_err(|e| e.to_string())?;
         if name.ends_with(".opf") {
@@ -377,7 +439,10 @@ fn repack(epub: &[u8], extra_metadata: &str) -> Result<Vec<u8>, String> {
 /// same ids (`epub-creator-0`), which epubcheck rejects (RSC-005), so the languages get ids of
 /// their own; and the metadata it cannot write is added.
 fn fix_opf(opf: &str, extra_metadata: &str) -> String {
-    let fixed = opf.replace("<dc:language id=\"epub-creator-", "<dc:language id=\"epub-language-");
+    let fixed = opf.replace(
+        "<dc:language id=\"epub-creator-",
+        "<dc:language id=\"epub-language-",
+    );
     let anchor = "<meta property=\"dcterms:modified\">";
     match fixed.find(anchor) {
         Some(i) if !extra_metadata.is_empty() => {

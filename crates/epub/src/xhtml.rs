@@ -209,10 +209,14 @@ impl<'a> ChapterWriter<'a> {
         collect_notes(&chapter.blocks, &mut self.notes);
         self.notes_defined = self.notes.iter().map(|n| n.id.clone()).collect();
         let title_text = meta.title_text();
-        let mut out = document_start(&title_text, meta.language.as_deref().unwrap_or(lang), Some("bodymatter"));
-        let _ = write!(
+        let mut out = document_start(
+            &title_text,
+            meta.language.as_deref().unwrap_or(lang),
+            Some("bodymatter"),
+        );
+        let _ = writeln!(
             out,
-            "<section class=\"chapter\" epub:type=\"chapter\" id=\"chapter_{}\">\n",
+            "<section class=\"chapter\" epub:type=\"chapter\" id=\"chapter_{}\">",
             self.index + 1
         );
         self.in_link = true; // no links inside the title
@@ -228,7 +232,10 @@ impl<'a> ChapterWriter<'a> {
             ));
         }
         if let Some(author) = &meta.author {
-            byline.push(format!("<span class=\"author\">{}</span>", esc(&clean_text(author))));
+            byline.push(format!(
+                "<span class=\"author\">{}</span>",
+                esc(&clean_text(author))
+            ));
         }
         if !meta.categories.is_empty() {
             byline.push(format!(
@@ -274,7 +281,9 @@ impl<'a> ChapterWriter<'a> {
             order.push((n, note));
         }
         order.sort_by_key(|(n, _)| *n);
-        let mut out = String::from("<section class=\"footnotes\" epub:type=\"footnotes\">\n<hr class=\"footnotes-rule\"/>\n");
+        let mut out = String::from(
+            "<section class=\"footnotes\" epub:type=\"footnotes\">\n<hr class=\"footnotes-rule\"/>\n",
+        );
         for (n, note) in order {
             let c = self.index + 1;
             let number = if self.note_refs.contains_key(&note.id) {
@@ -308,7 +317,12 @@ impl<'a> ChapterWriter<'a> {
         match block {
             Block::Heading { level, id, content } => {
                 let level = (*level).clamp(2, 6);
-                let _ = writeln!(out, "<h{level} id=\"{}\">{}</h{level}>", esc(id), self.inlines(content));
+                let _ = writeln!(
+                    out,
+                    "<h{level} id=\"{}\">{}</h{level}>",
+                    esc(id),
+                    self.inlines(content)
+                );
             }
             Block::Paragraph(c) => {
                 let _ = writeln!(out, "<p>{}</p>", self.inlines(c));
@@ -448,7 +462,11 @@ impl<'a> ChapterWriter<'a> {
         if table.caption_above && !caption.is_empty() {
             let _ = writeln!(out, "<caption>{caption}</caption>");
         }
-        for (tag, rows) in [("thead", &table.head), ("tbody", &table.body), ("tfoot", &table.foot)] {
+        for (tag, rows) in [
+            ("thead", &table.head),
+            ("tbody", &table.body),
+            ("tfoot", &table.foot),
+        ] {
             if rows.is_empty() {
                 continue;
             }
@@ -512,7 +530,11 @@ impl<'a> ChapterWriter<'a> {
             Inline::Code(t) => {
                 let _ = write!(out, "<code>{}</code>", esc(t));
             }
-            Inline::Link { url, title, content } => {
+            Inline::Link {
+                url,
+                title,
+                content,
+            } => {
                 let href = if self.in_link { None } else { self.href(url) };
                 match href {
                     Some(href) => {
@@ -612,15 +634,16 @@ impl<'a> ChapterWriter<'a> {
                 .contains(&id)
                 .then(|| format!("#{id}"));
         }
-        let absolute = if url.contains("://") || url.starts_with("mailto:") || url.starts_with("tel:") {
-            url.to_string()
-        } else if let Some(rest) = url.strip_prefix("//") {
-            format!("https://{rest}")
-        } else if url.starts_with('/') {
-            format!("{}{url}", self.link_base.as_deref()?)
-        } else {
-            return None;
-        };
+        let absolute =
+            if url.contains("://") || url.starts_with("mailto:") || url.starts_with("tel:") {
+                url.to_string()
+            } else if let Some(rest) = url.strip_prefix("//") {
+                format!("https://{rest}")
+            } else if url.starts_with('/') {
+                format!("{}{url}", self.link_base.as_deref()?)
+            } else {
+                return None;
+            };
         if let Some(key) = link_key(&absolute) {
             if let Some(&target) = self.refs.by_link.get(&key) {
                 let file = &self.refs.files[target];
@@ -712,9 +735,17 @@ mod tests {
             clean_url("HTTPS://example.com/a b\"c"),
             Some("https://example.com/a%20b%22c".into())
         );
-        assert_eq!(clean_url("http://127.0.0.1:8080/x?a=1&b=2").as_deref(), Some("http://127.0.0.1:8080/x?a=1&b=2"));
-        assert_eq!(clean_url("mailto:me@example.com").as_deref(), Some("mailto:me@example.com"));
-        assert_eq!(link_key("https://www.Example.com/a/#x"), link_key("http://example.com/a"));
+        assert_eq!(
+            clean_url("http://127.0.0.1:8080/x?a=1&b=2").as_deref(),
+            Some("http://127.0.0.1:8080/x?a=1&b=2")
+        );
+        assert_eq!(
+            clean_url("mailto:me@example.com").as_deref(),
+            Some("mailto:me@example.com")
+        );
+        assert_eq!(
+            link_key("https://www.Example.com/a/#x"),
+            link_key("http://example.com/a")
+        );
     }
-
 }

@@ -21,7 +21,13 @@ fn book_from(json: &[u8], options: &BookOptions) -> Book {
 
 fn fixture_book(rel: &str, media: bool) -> Book {
     let bytes = std::fs::read(fixtures().join(rel)).expect("fixture");
-    let mut book = book_from(&bytes, &BookOptions { order: Order::Oldest, ..BookOptions::default() });
+    let mut book = book_from(
+        &bytes,
+        &BookOptions {
+            order: Order::Oldest,
+            ..BookOptions::default()
+        },
+    );
     if media {
         let sources = postbook_fetch::ImageSources {
             media_dir: Some(fixtures().join("media")),
@@ -90,11 +96,15 @@ fn assert_well_formed(name: &str, xml: &str) {
             }
             Ok(quick_xml::events::Event::GeneralRef(r)) => {
                 let r: &str = &r;
-                let known = matches!(r, "amp" | "lt" | "gt" | "quot" | "apos") || r.starts_with('#');
+                let known =
+                    matches!(r, "amp" | "lt" | "gt" | "quot" | "apos") || r.starts_with('#');
                 assert!(known, "{name}: entity &{r}; is not defined in XHTML");
             }
             Ok(_) => {}
-            Err(e) => panic!("{name} is not well formed at {}: {e}", reader.buffer_position()),
+            Err(e) => panic!(
+                "{name} is not well formed at {}: {e}",
+                reader.buffer_position()
+            ),
         }
     }
     assert_eq!(depth, 0, "{name}: unclosed elements");
@@ -140,19 +150,38 @@ fn zip_layout_and_package() {
     assert!(opf.contains("<dc:source>http://127.0.0.1:8080</dc:source>"));
     assert!(opf.contains("properties=\"cover-image\""));
     assert!(opf.contains("<meta name=\"cover\" content=\"cover-image\"/>"));
-    assert_eq!(opf.matches("<itemref ").count(), 38 + 3, "cover, title page, contents, 38 chapters");
+    assert_eq!(
+        opf.matches("<itemref ").count(),
+        38 + 3,
+        "cover, title page, contents, 38 chapters"
+    );
     assert!(epub.names.iter().any(|n| n == "OEBPS/toc.ncx"));
 
     let nav = epub.text("OEBPS/nav.xhtml");
     assert_well_formed("nav.xhtml", &nav);
     assert!(nav.contains("epub:type = \"toc\"") || nav.contains("epub:type=\"toc\""));
-    let first = nav.find("Gutenberg fixture: core__accordion").expect("first chapter in nav");
-    let last = nav.find("Block Unit Test (post)").expect("last chapter in nav");
+    let first = nav
+        .find("Gutenberg fixture: core__accordion")
+        .expect("first chapter in nav");
+    let last = nav
+        .find("Block Unit Test (post)")
+        .expect("last chapter in nav");
     assert!(first < last, "nav follows the book's order");
-    assert!(nav.contains("chapter-0038.xhtml#heading-one"), "headings below chapters");
+    assert!(
+        nav.contains("chapter-0038.xhtml#heading-one"),
+        "headings below chapters"
+    );
 
-    let images: Vec<&String> = epub.names.iter().filter(|n| n.starts_with("OEBPS/images/image-")).collect();
-    assert_eq!(images.len(), 5, "the five images found in the media folder: {images:?}");
+    let images: Vec<&String> = epub
+        .names
+        .iter()
+        .filter(|n| n.starts_with("OEBPS/images/image-"))
+        .collect();
+    assert_eq!(
+        images.len(),
+        5,
+        "the five images found in the media folder: {images:?}"
+    );
 }
 
 #[test]
@@ -172,7 +201,17 @@ fn every_document_is_well_formed_with_no_remote_resources() {
             let xml = String::from_utf8(data.clone()).expect("utf-8");
             assert_well_formed(name, &xml);
             if name.ends_with(".xhtml") {
-                for bad in ["src=\"http", "src=\"//", "src=\"data:", "<iframe", "<video", "<audio", "<script", "<svg", "aria-describedby"] {
+                for bad in [
+                    "src=\"http",
+                    "src=\"//",
+                    "src=\"data:",
+                    "<iframe",
+                    "<video",
+                    "<audio",
+                    "<script",
+                    "<svg",
+                    "aria-describedby",
+                ] {
                     assert!(!xml.contains(bad), "{rel}: {name} contains {bad}");
                 }
                 let ids = ids_in(&xml);
@@ -185,16 +224,32 @@ fn every_document_is_well_formed_with_no_remote_resources() {
 
 #[test]
 fn same_input_same_bytes() {
-    let a = build(&fixture_book("rest/samples/gutenberg-posts-embed.json", true), &EpubOptions::default()).expect("epub");
-    let b = build(&fixture_book("rest/samples/gutenberg-posts-embed.json", true), &EpubOptions::default()).expect("epub");
+    let a = build(
+        &fixture_book("rest/samples/gutenberg-posts-embed.json", true),
+        &EpubOptions::default(),
+    )
+    .expect("epub");
+    let b = build(
+        &fixture_book("rest/samples/gutenberg-posts-embed.json", true),
+        &EpubOptions::default(),
+    )
+    .expect("epub");
     assert!(a == b, "two runs differ");
-    let c = build(&fixture_book("rest/samples/gutenberg-posts.json", false), &EpubOptions::default()).expect("epub");
+    let c = build(
+        &fixture_book("rest/samples/gutenberg-posts.json", false),
+        &EpubOptions::default(),
+    )
+    .expect("epub");
     let id = |bytes: &[u8]| {
         let opf = Epub::open(bytes).text("OEBPS/content.opf");
         let start = opf.find("urn:uuid:").expect("uuid");
         opf[start..start + 45].to_string()
     };
-    assert_eq!(id(&a), id(&c), "the identifier comes from the posts' ids and dates");
+    assert_eq!(
+        id(&a),
+        id(&c),
+        "the identifier comes from the posts' ids and dates"
+    );
 }
 
 #[test]
@@ -207,13 +262,34 @@ fn footnotes_and_internal_links() {
     let book = book_from(json.as_bytes(), &BookOptions::default());
     let epub = Epub::open(&build(&book, &EpubOptions::default()).expect("epub"));
     let one = epub.text("OEBPS/chapter-0001.xhtml");
-    assert!(one.contains("<a href=\"chapter-0002.xhtml#part\">two</a>"), "{one}");
-    assert!(one.contains("<a href=\"chapter-0002.xhtml\">again</a>"), "{one}");
-    assert!(one.contains(" and nothing."), "a dangling anchor loses its link: {one}");
-    assert!(one.contains("<a epub:type=\"noteref\" id=\"fnref_1_1\" href=\"#fn_1_1\">1</a>"), "{one}");
-    assert!(one.contains("id=\"fnref_1_1_2\""), "a second reference gets its own id");
-    assert!(one.contains("<sup>2</sup>"), "a note without text is not a link");
-    assert!(one.contains("<aside epub:type=\"footnote\" class=\"footnote\" id=\"fn_1_1\">"), "{one}");
+    assert!(
+        one.contains("<a href=\"chapter-0002.xhtml#part\">two</a>"),
+        "{one}"
+    );
+    assert!(
+        one.contains("<a href=\"chapter-0002.xhtml\">again</a>"),
+        "{one}"
+    );
+    assert!(
+        one.contains(" and nothing."),
+        "a dangling anchor loses its link: {one}"
+    );
+    assert!(
+        one.contains("<a epub:type=\"noteref\" id=\"fnref_1_1\" href=\"#fn_1_1\">1</a>"),
+        "{one}"
+    );
+    assert!(
+        one.contains("id=\"fnref_1_1_2\""),
+        "a second reference gets its own id"
+    );
+    assert!(
+        one.contains("<sup>2</sup>"),
+        "a note without text is not a link"
+    );
+    assert!(
+        one.contains("<aside epub:type=\"footnote\" class=\"footnote\" id=\"fn_1_1\">"),
+        "{one}"
+    );
     assert!(one.contains("href=\"#fnref_1_1\""), "the note links back");
     assert!(!one.contains("↩︎"), "WordPress's own back link is dropped");
 }
@@ -246,11 +322,19 @@ fn hostile_titles_and_content() {
         let epub = Epub::open(&bytes);
         for (name, data, _) in &epub.files {
             if name.ends_with(".xhtml") || name.ends_with(".opf") || name.ends_with(".ncx") {
-                assert_well_formed(&format!("case {i}: {name}"), &String::from_utf8(data.clone()).expect("utf-8"));
+                assert_well_formed(
+                    &format!("case {i}: {name}"),
+                    &String::from_utf8(data.clone()).expect("utf-8"),
+                );
             }
         }
         let chapter = epub.text("OEBPS/chapter-0001.xhtml");
-        assert!(!chapter.contains("javascript:") && !chapter.contains("https://#") && !chapter.contains("file:"), "case {i}");
+        assert!(
+            !chapter.contains("javascript:")
+                && !chapter.contains("https://#")
+                && !chapter.contains("file:"),
+            "case {i}"
+        );
     }
 }
 
@@ -260,7 +344,9 @@ fn serde_json_escape(s: &str) -> String {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
             c => out.push(c),
         }
     }

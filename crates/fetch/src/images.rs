@@ -128,7 +128,9 @@ fn decode_data_uri(rest: &str) -> Result<Vec<u8>, String> {
         let clean = percent_decode(&clean);
         base64::engine::general_purpose::STANDARD
             .decode(clean.as_bytes())
-            .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(clean.trim_end_matches('=')))
+            .or_else(|_| {
+                base64::engine::general_purpose::STANDARD_NO_PAD.decode(clean.trim_end_matches('='))
+            })
             .map_err(|_| "a data: URI with broken base64".to_string())
     } else {
         Ok(percent_decode(payload).into_bytes())
@@ -178,7 +180,8 @@ fn media_path(url: &str) -> Option<String> {
     if let Some(i) = path.find("/wp-content/") {
         return Some(path[i + 1..].to_string());
     }
-    path.strip_prefix("wp-content/").map(|rest| format!("wp-content/{rest}"))
+    path.strip_prefix("wp-content/")
+        .map(|rest| format!("wp-content/{rest}"))
 }
 
 /// The file itself, then the original of a WordPress size variant (`photo-300x200.jpg` →
@@ -187,9 +190,11 @@ fn candidates(rel: &str) -> Vec<String> {
     let mut out = vec![rel.to_string()];
     if let Some((stem, ext)) = rel.rsplit_once('.') {
         if let Some((base, size)) = stem.rsplit_once('-') {
-            let is_size = size
-                .split_once('x')
-                .is_some_and(|(w, h)| !w.is_empty() && !h.is_empty() && w.bytes().chain(h.bytes()).all(|b| b.is_ascii_digit()));
+            let is_size = size.split_once('x').is_some_and(|(w, h)| {
+                !w.is_empty()
+                    && !h.is_empty()
+                    && w.bytes().chain(h.bytes()).all(|b| b.is_ascii_digit())
+            });
             if is_size || size == "scaled" {
                 out.push(format!("{base}.{ext}"));
             }
@@ -201,7 +206,9 @@ fn candidates(rel: &str) -> Vec<String> {
 /// Reads `dir/rel` only if `rel` is a plain relative path that stays inside `dir`.
 fn read_inside(dir: &Path, rel: &str) -> Option<Vec<u8>> {
     let rel_path = Path::new(rel);
-    let plain = rel_path.components().all(|c| matches!(c, Component::Normal(_)));
+    let plain = rel_path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)));
     if !plain || rel.is_empty() || rel.contains('\0') {
         return None;
     }
@@ -327,14 +334,23 @@ mod tests {
             media_path("http://h/wp-content/plugins/x/placeholder.jpg").as_deref(),
             Some("wp-content/plugins/x/placeholder.jpg")
         );
-        assert_eq!(media_path("/wp-content/uploads/x.gif").as_deref(), Some("x.gif"));
+        assert_eq!(
+            media_path("/wp-content/uploads/x.gif").as_deref(),
+            Some("x.gif")
+        );
         assert_eq!(media_path("https://cdn.example/img/x.png"), None);
     }
 
     #[test]
     fn size_variants_fall_back_to_the_original() {
-        assert_eq!(candidates("2024/01/photo-300x200.jpg"), vec!["2024/01/photo-300x200.jpg", "2024/01/photo.jpg"]);
-        assert_eq!(candidates("photo-scaled.jpg"), vec!["photo-scaled.jpg", "photo.jpg"]);
+        assert_eq!(
+            candidates("2024/01/photo-300x200.jpg"),
+            vec!["2024/01/photo-300x200.jpg", "2024/01/photo.jpg"]
+        );
+        assert_eq!(
+            candidates("photo-scaled.jpg"),
+            vec!["photo-scaled.jpg", "photo.jpg"]
+        );
         assert_eq!(candidates("my-photo.jpg"), vec!["my-photo.jpg"]);
     }
 
@@ -363,12 +379,24 @@ mod tests {
 
     #[test]
     fn data_uris_and_formats() {
-        let image = resolve(&format!("data:image/png;base64,{PNG_1X1}"), None, &ImageSources::default())
-            .expect("png");
-        assert_eq!((image.media_type.as_str(), image.width, image.height), ("image/png", 1, 1));
+        let image = resolve(
+            &format!("data:image/png;base64,{PNG_1X1}"),
+            None,
+            &ImageSources::default(),
+        )
+        .expect("png");
+        assert_eq!(
+            (image.media_type.as_str(), image.width, image.height),
+            ("image/png", 1, 1)
+        );
         let err = resolve("data:text/plain,hello", None, &ImageSources::default()).unwrap_err();
         assert_eq!(err, "not an image");
-        let err = resolve("data:image/svg+xml,<svg xmlns='x'/>", None, &ImageSources::default()).unwrap_err();
+        let err = resolve(
+            "data:image/svg+xml,<svg xmlns='x'/>",
+            None,
+            &ImageSources::default(),
+        )
+        .unwrap_err();
         assert!(err.contains("SVG"));
         let err = resolve("data:image/png;base64,!!!", None, &ImageSources::default()).unwrap_err();
         assert!(err.contains("base64"));
@@ -389,7 +417,12 @@ mod tests {
 
     #[test]
     fn nothing_is_fetched_unless_asked() {
-        let err = resolve("https://example.invalid/a.png", None, &ImageSources::default()).unwrap_err();
+        let err = resolve(
+            "https://example.invalid/a.png",
+            None,
+            &ImageSources::default(),
+        )
+        .unwrap_err();
         assert!(err.contains("--fetch-images"), "{err}");
     }
 }
