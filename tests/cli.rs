@@ -42,7 +42,9 @@ fn help_version_and_formats() {
     assert!(stdout(&out).contains("--split"));
     let out = run(&["formats"]);
     assert!(out.status.success());
-    assert!(stdout(&out).starts_with("txt    .txt"), "{}", stdout(&out));
+    let listing = stdout(&out);
+    assert!(listing.contains("\ntxt    .txt"), "{listing}");
+    assert!(listing.starts_with("epub   .epub"), "{listing}");
 }
 
 #[test]
@@ -66,7 +68,7 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out).trim(),
-        "postbook: error: unknown format 'docx' (available: txt, or all)"
+        "postbook: error: unknown format 'docx' (available: epub, txt, or all)"
     );
     let out = run(&["convert", &fixture(SEED), "-o", "book.mobi"]);
     assert_eq!(out.status.code(), Some(2));
@@ -125,7 +127,8 @@ fn default_output_is_the_current_folder() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = run_in(dir.path(), &["convert", &fixture(SEED), "-f", "all"], None);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(files_in(dir.path()), vec![SEED_FILE]);
+    let epub = SEED_FILE.replace(".txt", ".epub");
+    assert_eq!(files_in(dir.path()), vec![epub.as_str(), SEED_FILE]);
 }
 
 #[test]
@@ -315,7 +318,7 @@ fn missing_inputs_and_empty_folders() {
     std::fs::create_dir(dir.path().join("empty")).expect("mkdir");
     let out = run_in(dir.path(), &["convert", "empty", "-f", "txt"], None);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("empty: this folder holds no .json files"));
+    assert!(stderr(&out).contains("empty: this folder holds no .json or .xml files"));
 }
 
 #[test]
@@ -475,4 +478,99 @@ fn no_input_makes_postbook_panic() {
             stderr(&out)
         );
     }
+}
+
+#[test]
+fn wxr_exports_with_statuses() {
+    let path = fixture("wxr/classic.xml");
+    let out = run(&["convert", &path, "-f", "txt", "-o", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("A Classic Blog & Friends\n"),
+        "the site's name is the title"
+    );
+    assert!(text.contains("by Ada Lovelace and Charles Babbage"));
+    assert!(text.contains("\n1. About\n2. The engine"), "{text}");
+    assert!(!text.contains("Draft text"));
+    assert!(
+        stderr(&out)
+            .contains("skipping post 505 \u{201c}Members only\u{201d}: it is password-protected")
+    );
+
+    let out = run(&[
+        "convert", &path, "-f", "txt", "-o", "-", "--status", "draft",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("An unfinished draft\n"));
+
+    let out = run(&[
+        "convert", &path, "-f", "txt", "-o", "-", "--status", "any", "-q",
+    ]);
+    assert!(
+        stdout(&out).contains("\n4. "),
+        "publish and draft, not the protected post"
+    );
+}
+
+#[test]
+fn bad_exports_fail_with_line_and_column() {
+    let path = fixture("bad/mismatched-export.xml");
+    let out = run(&["convert", &path, "-f", "txt", "-o", "-"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!("postbook: error: {path}:5:")),
+        "{err}"
+    );
+    assert!(err.contains("invalid XML"), "{err}");
+    let path = fixture("bad/truncated-export.xml");
+    let out = run(&["convert", &path, "-f", "txt", "-o", "-"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("invalid XML") || stderr(&out).contains("ends inside"),
+        "{}",
+        stderr(&out)
+    );
+    // an RSS feed is not an export
+    let dir = tempfile::tempdir().expect("tempdir");
+    let feed = dir.path().join("feed.xml");
+    std::fs::write(&feed, "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>x</title><item><title>y</title></item></channel></rss>").expect("write");
+    let out = run(&[
+        "convert",
+        feed.to_str().expect("utf-8"),
+        "-f",
+        "txt",
+        "-o",
+        "-",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not a WordPress export"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn folders_mix_json_and_exports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(fixtures().join("wxr/classic.xml"), dir.path().join("a.xml")).expect("copy");
+    std::fs::copy(fixtures().join(SEED), dir.path().join("b.json")).expect("copy");
+    std::fs::write(dir.path().join("notes.md"), "ignored").expect("write");
+    let out = run(&[
+        "convert",
+        dir.path().to_str().expect("utf-8"),
+        "-f",
+        "txt",
+        "-o",
+        "-",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("\n4. Are North Koreans"),
+        "{}",
+        stdout(&out)
+    );
 }

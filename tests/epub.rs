@@ -63,6 +63,43 @@ fn epubcheck_passes_every_book() {
             }
         }
     }
+    // WordPress exports: each as one book, the classic one split too
+    for (i, input) in ["wxr/classic.xml", "wxr/gutenberg-export.xml"]
+        .iter()
+        .enumerate()
+    {
+        let one = dir.path().join(format!("wxr-{i}.epub"));
+        let out = run(&[
+            "convert",
+            &fixture(input),
+            "-o",
+            one.to_str().expect("utf-8"),
+            "--media",
+            &media,
+            "-q",
+            "--status",
+            "any",
+        ]);
+        assert!(out.status.success(), "{input}: {}", stderr(&out));
+        books.push(one);
+    }
+    let split = dir.path().join("wxr-split");
+    let out = run(&[
+        "convert",
+        &fixture("wxr/classic.xml"),
+        "--split",
+        "-f",
+        "epub",
+        "-o",
+        split.to_str().expect("utf-8"),
+        "--media",
+        &media,
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for entry in std::fs::read_dir(&split).expect("split dir") {
+        books.push(entry.expect("entry").path());
+    }
     // the options that change the package: a given cover, extra CSS, deeper contents, no media
     let extra = dir.path().join("options.epub");
     let css = dir.path().join("extra.css");
@@ -252,20 +289,46 @@ fn fetch_images_downloads_only_when_asked() {
     );
     std::fs::write(
         &input,
-        format!(r#"{{"id":1,"slug":"p","title":{{"rendered":"P"}},"content":{{"rendered":"{html}"}}}}"#),
+        format!(
+            r#"{{"id":1,"slug":"p","title":{{"rendered":"P"}},"content":{{"rendered":"{html}"}}}}"#
+        ),
     )
     .expect("write");
     let book = dir.path().join("p.epub");
-    let out = run(&["convert", input.to_str().expect("utf-8"), "-o", book.to_str().expect("utf-8"), "--fetch-images", "-v"]);
+    let out = run(&[
+        "convert",
+        input.to_str().expect("utf-8"),
+        "-o",
+        book.to_str().expect("utf-8"),
+        "--fetch-images",
+        "-v",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("2 of 3 images could not be embedded"), "{err}");
-    assert!(err.contains("page.html: the server sent text/html, not an image"), "{err}");
+    assert!(
+        err.contains("page.html: the server sent text/html, not an image"),
+        "{err}"
+    );
     assert!(err.contains("gone.png: the server answered 404"), "{err}");
     let zip = zip::ZipArchive::new(std::fs::File::open(&book).expect("open")).expect("zip");
-    assert_eq!(zip.file_names().filter(|n| n.starts_with("OEBPS/images/image-")).count(), 1);
+    assert_eq!(
+        zip.file_names()
+            .filter(|n| n.starts_with("OEBPS/images/image-"))
+            .count(),
+        1
+    );
 
     // without --fetch-images nothing is downloaded
-    let out = run(&["convert", input.to_str().expect("utf-8"), "-o", book.to_str().expect("utf-8")]);
-    assert!(stderr(&out).contains("3 of 3 images could not be embedded"), "{}", stderr(&out));
+    let out = run(&[
+        "convert",
+        input.to_str().expect("utf-8"),
+        "-o",
+        book.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        stderr(&out).contains("3 of 3 images could not be embedded"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -84,3 +84,42 @@ fn postbook_stem(slug: &str) -> String {
     }
     out
 }
+
+/// The WXR export holds the same 38 posts as `posts.json`: read from the export, each post has
+/// every word of the REST rendering, in order, except the live blocks (archives, calendars,
+/// latest posts…) that an export cannot hold.
+#[test]
+fn wxr_text_matches_the_rest_rendering() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wxr = fixtures().join("wxr/gutenberg-export.xml");
+    let out = run(&[
+        "convert",
+        wxr.to_str().expect("utf-8"),
+        "--split",
+        "-f",
+        "txt",
+        "-o",
+        dir.path().to_str().expect("utf-8"),
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rest = fixtures().join("rest/samples/gutenberg-posts.json");
+    let raw: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&rest).expect("read")).expect("json");
+    let posts = raw.as_array().expect("array");
+    assert_eq!(posts.len(), 38);
+    let mut compared = 0;
+    for post in posts {
+        let slug = post["slug"].as_str().expect("slug");
+        let file = dir.path().join(format!("{}.txt", postbook_stem(slug)));
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let mut expected = html_words(post["title"]["rendered"].as_str().expect("title"));
+        expected.extend(static_html_words(
+            post["content"]["rendered"].as_str().expect("content"),
+        ));
+        assert_words_in_order(&expected, &words(&strip_markers(&text)), slug);
+        compared += expected.len();
+    }
+    assert!(compared > 1500, "only {compared} words compared");
+}

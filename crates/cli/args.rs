@@ -17,7 +17,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Convert WordPress posts (REST API JSON) into books.
+    /// Convert WordPress posts (REST API JSON or a WXR export) into books.
     Convert(Box<ConvertArgs>),
     /// List the output formats with their file extensions.
     Formats,
@@ -29,8 +29,8 @@ pub enum Command {
     after_help = "Examples:\n  postbook convert posts.json -f txt -o out/\n  postbook convert post.json -o post.txt\n  curl -s https://example.com/wp-json/wp/v2/posts | postbook convert - -f txt -o -"
 )]
 pub struct ConvertArgs {
-    /// Inputs: REST API JSON files (a post, or an array of posts or pages), folders of .json
-    /// files, or - for standard input.
+    /// Inputs: REST API JSON files (a post, or an array of posts or pages), WordPress export
+    /// files (WXR, .xml), folders of these, or - for standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
 
@@ -43,6 +43,11 @@ pub struct ConvertArgs {
     /// (created if missing); - writes to standard output. Default: the current folder.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+
+    /// Export files: the statuses to include, comma-separated (publish, draft, pending,
+    /// private, future), or any.
+    #[arg(long, value_name = "LIST", default_value = "publish")]
+    pub status: String,
 
     /// Write one book per post instead of one book of all posts.
     #[arg(long)]

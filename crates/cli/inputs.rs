@@ -4,16 +4,26 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use postbook_core::rest::{Post, read_rest_json};
+use postbook_core::rest::{Post, Site, read_rest_json};
+use postbook_core::wxr::{WxrOptions, read_wxr};
 
 use crate::{Log, UsageError};
 
+/// Everything read from the inputs.
+#[derive(Default)]
+pub struct Inputs {
+    /// The posts, in input order.
+    pub posts: Vec<Post>,
+    /// The site, as the first input that describes one says.
+    pub site: Option<Site>,
+}
+
 /// Reads every input in order; the first bad one is an error that names it.
-pub fn read_all(inputs: &[String], log: &Log) -> anyhow::Result<Vec<Post>> {
+pub fn read_all(inputs: &[String], wxr: &WxrOptions, log: &Log) -> anyhow::Result<Inputs> {
     if inputs.iter().filter(|i| *i == "-").count() > 1 {
         return Err(UsageError("standard input (-) can be read only once".into()).into());
     }
-    let mut posts = Vec::new();
+    let mut posts = Inputs::default();
     for input in inputs {
         if input == "-" {
             let mut bytes = Vec::new();
@@ -21,45 +31,69 @@ pub fn read_all(inputs: &[String], log: &Log) -> anyhow::Result<Vec<Post>> {
                 .lock()
                 .read_to_end(&mut bytes)
                 .context("<stdin>: cannot read")?;
-            read_one("<stdin>", &bytes, log, &mut posts)?;
+            read_one("<stdin>", &bytes, wxr, log, &mut posts)?;
             continue;
         }
         let path = Path::new(input);
         let meta = std::fs::metadata(path)
             .map_err(|e| anyhow::anyhow!("{input}: cannot read: {}", describe_io(&e)))?;
         if meta.is_dir() {
-            let files = json_files(path)?;
+            let files = input_files(path)?;
             if files.is_empty() {
-                bail!("{input}: this folder holds no .json files");
+                bail!("{input}: this folder holds no .json or .xml files");
             }
-            log.detail(&format!("{input}: {} .json files", files.len()));
+            log.detail(&format!("{input}: {} files", files.len()));
             for file in files {
                 let name = file.display().to_string();
                 let bytes = std::fs::read(&file)
                     .map_err(|e| anyhow::anyhow!("{name}: cannot read: {}", describe_io(&e)))?;
-                read_one(&name, &bytes, log, &mut posts)?;
+                read_one(&name, &bytes, wxr, log, &mut posts)?;
             }
         } else {
             let bytes = std::fs::read(path)
                 .map_err(|e| anyhow::anyhow!("{input}: cannot read: {}", describe_io(&e)))?;
-            read_one(input, &bytes, log, &mut posts)?;
+            read_one(input, &bytes, wxr, log, &mut posts)?;
         }
     }
     Ok(posts)
 }
 
-fn read_one(name: &str, bytes: &[u8], log: &Log, posts: &mut Vec<Post>) -> anyhow::Result<()> {
-    let out = read_rest_json(name, bytes)?;
+fn read_one(
+    name: &str,
+    bytes: &[u8],
+    wxr: &WxrOptions,
+    log: &Log,
+    inputs: &mut Inputs,
+) -> anyhow::Result<()> {
+    let out = if is_xml(name, bytes) {
+        read_wxr(name, bytes, wxr)?
+    } else {
+        read_rest_json(name, bytes)?
+    };
     for warning in &out.warnings {
         log.warn(warning);
     }
     log.detail(&format!("{name}: {} posts", out.posts.len()));
-    posts.extend(out.posts);
+    inputs.posts.extend(out.posts);
+    if inputs.site.is_none() {
+        inputs.site = out.site;
+    }
     Ok(())
 }
 
-/// The `.json` files directly in a folder, sorted by name so that runs are repeatable.
-fn json_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+/// An export file: named `.xml`, or its first character is `<`.
+fn is_xml(name: &str, bytes: &[u8]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".xml") || lower.ends_with(".wxr") {
+        return true;
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
+}
+
+/// The `.json` and `.xml` files directly in a folder, sorted by name so that runs are
+/// repeatable.
+fn input_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| anyhow::anyhow!("{}: cannot read: {}", dir.display(), describe_io(&e)))?;
     let mut files = Vec::new();
@@ -67,10 +101,10 @@ fn json_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
         let entry = entry
             .map_err(|e| anyhow::anyhow!("{}: cannot read: {}", dir.display(), describe_io(&e)))?;
         let path = entry.path();
-        let is_json = path
+        let is_input = path
             .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-        if is_json && path.is_file() {
+            .is_some_and(|e| e.eq_ignore_ascii_case("json") || e.eq_ignore_ascii_case("xml"));
+        if is_input && path.is_file() {
             files.push(path);
         }
     }

@@ -173,9 +173,17 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
     let exporters = exporters(args)?;
     let chosen = output::choose_formats(args, &exporters)?;
 
-    let read = inputs::read_all(&args.inputs, &log)?;
-    let found = read.len();
-    let (mut posts, dropped) = dedupe(read);
+    let wxr = postbook_core::WxrOptions {
+        statuses: args
+            .status
+            .split(',')
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect(),
+    };
+    let read = inputs::read_all(&args.inputs, &wxr, &log)?;
+    let found = read.posts.len();
+    let (mut posts, dropped) = dedupe(read.posts);
     if dropped > 0 {
         log.detail(&format!("{dropped} duplicate posts (same id) kept once"));
     }
@@ -190,6 +198,7 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
         author: args.author.clone(),
         language: args.language.clone(),
         order: args.order.into(),
+        site: read.site,
     };
     sort_posts(&mut posts, options.order);
     let chapters: Vec<_> = posts.iter().map(|p| p.to_chapter()).collect();

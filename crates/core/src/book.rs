@@ -32,6 +32,9 @@ pub struct BookOptions {
     pub language: Option<String>,
     /// `--order`.
     pub order: Order,
+    /// The site, when an input says (its name is the default title of a book of several
+    /// posts, and the publisher).
+    pub site: Option<crate::rest::Site>,
 }
 
 /// Drops posts that appear twice (same id), keeping the most recently modified copy at the
@@ -94,20 +97,29 @@ pub fn build_book(posts: Vec<Post>, options: &BookOptions) -> Book {
 }
 
 fn book_meta(chapters: &[Chapter], options: &BookOptions) -> BookMeta {
-    let source = chapters
-        .iter()
-        .find_map(|c| c.meta.link.as_deref())
-        .and_then(site_of);
+    let site = options.site.clone().unwrap_or_default();
+    let source = site.url.clone().filter(|u| u.contains("://")).or_else(|| {
+        chapters
+            .iter()
+            .find_map(|c| c.meta.link.as_deref())
+            .and_then(site_of)
+    });
     let title = options
         .title
         .clone()
         .filter(|t| !t.trim().is_empty())
         .unwrap_or_else(|| match chapters {
             [single] => single.meta.title_text(),
-            _ => source
-                .as_deref()
-                .map(|s| host_of(s).to_string())
-                .unwrap_or_else(|| "Posts".to_string()),
+            _ => site
+                .name
+                .clone()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| {
+                    source
+                        .as_deref()
+                        .map(|s| host_of(s).to_string())
+                        .unwrap_or_else(|| "Posts".to_string())
+                }),
         });
     let authors = match &options.author {
         Some(a) if !a.trim().is_empty() => vec![a.trim().to_string()],
@@ -128,17 +140,18 @@ fn book_meta(chapters: &[Chapter], options: &BookOptions) -> BookMeta {
         .clone()
         .filter(|l| !l.trim().is_empty())
         .or_else(|| chapters.iter().find_map(|c| c.meta.language.clone()))
+        .or_else(|| site.language.clone())
         .unwrap_or_else(|| "en".to_string());
     let description = match chapters {
         [single] => Some(crate::model::blocks_text(&single.meta.excerpt)).filter(|d| !d.is_empty()),
-        _ => None,
+        _ => site.description.clone().filter(|d| !d.is_empty()),
     };
     BookMeta {
         title,
         authors,
         language,
         description,
-        publisher: None,
+        publisher: site.name.clone().filter(|n| !n.is_empty()),
         source,
         date: chapters.iter().filter_map(|c| c.meta.date).max(),
         modified: chapters

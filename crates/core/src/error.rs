@@ -31,6 +31,18 @@ pub enum ReadError {
         /// What the JSON parser said.
         message: String,
     },
+    /// The input is not well-formed XML.
+    #[error("{file}:{line}:{column}: invalid XML: {message}")]
+    Xml {
+        /// The input's name.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the XML parser said.
+        message: String,
+    },
     /// The input is a WordPress error response, not posts.
     #[error("{file}: this is a WordPress error response ({status}{code}): {message}")]
     WordPress {

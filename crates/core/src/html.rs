@@ -740,7 +740,7 @@ impl Walker {
                     .collect::<String>();
                 let url = text.trim();
                 if is_url(url) {
-                    let name = provider.clone().unwrap_or_else(|| host_name(url));
+                    let name = provider.clone().unwrap_or_else(|| provider_of_host(url));
                     blocks.push(embed_link(&name, url));
                     continue;
                 }
@@ -1123,6 +1123,32 @@ fn host_name(url: &str) -> String {
     } else {
         host.to_string()
     }
+}
+
+/// A known embed provider by its host (`youtu.be` → `YouTube`), else the host.
+fn provider_of_host(url: &str) -> String {
+    let host = host_name(url);
+    let known = [
+        ("youtube.com", "YouTube"),
+        ("youtu.be", "YouTube"),
+        ("vimeo.com", "Vimeo"),
+        ("twitter.com", "Twitter"),
+        ("x.com", "X"),
+        ("soundcloud.com", "SoundCloud"),
+        ("open.spotify.com", "Spotify"),
+        ("flickr.com", "Flickr"),
+        ("instagram.com", "Instagram"),
+        ("facebook.com", "Facebook"),
+        ("tiktok.com", "TikTok"),
+        ("ted.com", "TED"),
+        ("dailymotion.com", "Dailymotion"),
+        ("reddit.com", "Reddit"),
+        ("wordpress.tv", "WordPress.tv"),
+    ];
+    known
+        .iter()
+        .find(|(h, _)| host == *h || host.ends_with(&format!(".{h}")))
+        .map_or(host.clone(), |(_, name)| name.to_string())
 }
 
 /// The provider of a `wp-block-embed`: `is-provider-youtube` → `YouTube`.

@@ -1,4 +1,4 @@
-//! postbook's core: the document model ([`model`]), the WordPress readers ([`rest`]), HTML to
+//! postbook's core: the document model ([`model`]), the WordPress readers ([`rest`], [`wxr`]), HTML to
 //! the model ([`html`]), book assembly ([`book`]) and the [`Exporter`] trait.
 //!
 //! Core knows no exporter and no network: inputs come in as bytes, books go out as a model.
@@ -10,9 +10,11 @@ pub mod exporter;
 pub mod html;
 pub mod model;
 pub mod rest;
+pub mod wxr;
 
 pub use book::{BookOptions, Order, assemble};
 pub use error::{ExportError, ReadError};
 pub use exporter::Exporter;
 pub use model::{Block, Book, BookMeta, Chapter, DateTime, Inline, PostMeta};
-pub use rest::{Post, ReadOutput, read_rest_json};
+pub use rest::{Post, ReadOutput, Site, read_rest_json};
+pub use wxr::{WxrOptions, read_wxr};

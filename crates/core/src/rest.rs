@@ -62,6 +62,21 @@ pub struct ReadOutput {
     pub posts: Vec<Post>,
     /// Things the user should know (skipped posts, fallbacks), each naming the input.
     pub warnings: Vec<String>,
+    /// What the input says about the site, when it says (WXR does; REST posts do not).
+    pub site: Option<Site>,
+}
+
+/// The site the posts come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Site {
+    /// The site's name (its title).
+    pub name: Option<String>,
+    /// Its tagline.
+    pub description: Option<String>,
+    /// Its address.
+    pub url: Option<String>,
+    /// Its language, e.g. `en-US`.
+    pub language: Option<String>,
 }
 
 /// Reads REST API JSON from `bytes`; `file` names the input in messages.

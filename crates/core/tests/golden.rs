@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use postbook_core::dump::{check_golden, dump_chapter};
-use postbook_core::read_rest_json;
+use postbook_core::{WxrOptions, read_rest_json, read_wxr};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
@@ -21,7 +21,7 @@ fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for path in entries {
         if path.is_dir() {
             json_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "json") {
+        } else if path.extension().is_some_and(|e| e == "json" || e == "xml") {
             out.push(path);
         }
     }
@@ -32,14 +32,26 @@ fn reader_golden_dumps() {
     let root = fixtures();
     let mut inputs = Vec::new();
     json_files(&root.join("rest"), &mut inputs);
-    assert!(inputs.len() >= 4, "fixtures missing: {inputs:?}");
+    json_files(&root.join("wxr"), &mut inputs);
+    assert!(inputs.len() >= 6, "fixtures missing: {inputs:?}");
     let mut failures = Vec::new();
     for input in &inputs {
-        let bytes = std::fs::read(input).expect("read fixture");
-        let rel = input.strip_prefix(root.join("rest")).expect("under rest/");
-        let out =
-            read_rest_json(&rel.display().to_string(), &bytes).unwrap_or_else(|e| panic!("{e}"));
         let mut dump = String::new();
+        let bytes = std::fs::read(input).expect("read fixture");
+        let rel = input.strip_prefix(&root).expect("under fixtures/");
+        let name = rel.display().to_string();
+        let out = if name.ends_with(".xml") {
+            let options = WxrOptions {
+                statuses: vec!["any".into()],
+            };
+            read_wxr(&name, &bytes, &options)
+        } else {
+            read_rest_json(&name, &bytes)
+        }
+        .unwrap_or_else(|e| panic!("{e}"));
+        if let Some(site) = &out.site {
+            dump.push_str(&format!("site: {site:?}\n"));
+        }
         for warning in &out.warnings {
             dump.push_str(&format!("warning: {warning}\n"));
         }
@@ -47,9 +59,11 @@ fn reader_golden_dumps() {
             dump.push_str("==========\n");
             dump.push_str(&dump_chapter(&post.to_chapter()));
         }
-        let golden = root
-            .join("expected/model")
-            .join(rel.with_extension("model.txt"));
+        let golden = root.join("expected/model").join(
+            rel.strip_prefix("rest")
+                .unwrap_or(rel)
+                .with_extension("model.txt"),
+        );
         if let Err(e) = check_golden(&golden, &dump) {
             failures.push(e);
         }
