@@ -135,7 +135,7 @@ pub fn read_wxr(file: &str, bytes: &[u8], options: &WxrOptions) -> Result<ReadOu
                     Some(c) => text.push_str(&c),
                     None => {
                         text.push('&');
-                        text.push_str(&name);
+                        text.push_str(name);
                         text.push(';');
                     }
                 }
@@ -210,13 +210,11 @@ pub fn read_wxr(file: &str, bytes: &[u8], options: &WxrOptions) -> Result<ReadOu
                         }
                         "wp:author_login" => author_login = value.trim().to_string(),
                         "wp:author_display_name" => author_display = value.trim().to_string(),
-                        "wp:author" => {
-                            if !author_login.is_empty() {
-                                authors.insert(
-                                    std::mem::take(&mut author_login),
-                                    std::mem::take(&mut author_display),
-                                );
-                            }
+                        "wp:author" if !author_login.is_empty() => {
+                            authors.insert(
+                                std::mem::take(&mut author_login),
+                                std::mem::take(&mut author_display),
+                            );
                         }
                         _ => {}
                     }
@@ -611,9 +609,7 @@ fn parse_attrs(text: &str) -> HashMap<String, String> {
             let (value, remaining) = match after_eq.chars().next() {
                 Some(q @ ('"' | '\'' | '\u{201d}' | '\u{2033}')) => {
                     let body = &after_eq[q.len_utf8()..];
-                    let end = body
-                        .find(|c| c == q || c == '"' || c == '\u{201d}')
-                        .unwrap_or(body.len());
+                    let end = body.find([q, '"', '\u{201d}']).unwrap_or(body.len());
                     let next = body[end..].chars().next().map_or(0, char::len_utf8);
                     (&body[..end], &body[end + next..])
                 }
