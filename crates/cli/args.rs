@@ -19,8 +19,89 @@ pub struct Cli {
 pub enum Command {
     /// Convert WordPress posts (REST API JSON or a WXR export) into books.
     Convert(Box<ConvertArgs>),
+    /// Fetch posts from a live WordPress site and save them as REST API JSON.
+    Fetch(Box<FetchArgs>),
     /// List the output formats with their file extensions.
     Formats,
+}
+
+/// `postbook fetch`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  postbook fetch https://blog.example.com -o posts.json\n  postbook fetch blog.example.com --category travel --after 2023-01-01 -o travel.json"
+)]
+pub struct FetchArgs {
+    /// The site's address (its home page, or its /wp-json/ root).
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// The file to write (REST API JSON: an array of posts, with _embedded); - for standard
+    /// output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    #[command(flatten)]
+    pub site: SiteArgs,
+
+    /// Print no warnings or progress.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Say what is fetched.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// What to fetch from a live site (for `fetch`, and `convert URL`).
+#[derive(Debug, Args, Clone)]
+pub struct SiteArgs {
+    /// Only posts in these categories (slugs or names, comma-separated).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub category: Vec<String>,
+
+    /// Only posts with these tags (slugs or names, comma-separated).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub tag: Vec<String>,
+
+    /// Only posts published after this date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub after: Option<String>,
+
+    /// Only posts published before this date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub before: Option<String>,
+
+    /// Only posts matching this search.
+    #[arg(long, value_name = "WORDS")]
+    pub search: Option<String>,
+
+    /// At most this many posts (the newest).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+
+    /// What to fetch.
+    #[arg(long = "type", value_enum, default_value_t = TypeArg::Posts)]
+    pub kind: TypeArg,
+
+    /// Keep fetched posts (and images) in this folder; the next run asks the site only for
+    /// what changed.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+
+    /// Posts per request (1–100).
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub per_page: u32,
+}
+
+/// `--type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TypeArg {
+    /// Posts.
+    Posts,
+    /// Pages.
+    Pages,
+    /// Posts and pages.
+    All,
 }
 
 /// `postbook convert`.
@@ -30,7 +111,8 @@ pub enum Command {
 )]
 pub struct ConvertArgs {
     /// Inputs: REST API JSON files (a post, or an array of posts or pages), WordPress export
-    /// files (WXR, .xml), folders of these, or - for standard input.
+    /// files (WXR, .xml), folders of these, - for standard input, or a site's address
+    /// (http:// or https://) to fetch over its REST API.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
 
@@ -43,6 +125,9 @@ pub struct ConvertArgs {
     /// (created if missing); - writes to standard output. Default: the current folder.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub site: SiteArgs,
 
     /// Export files: the statuses to include, comma-separated (publish, draft, pending,
     /// private, future), or any.

@@ -19,12 +19,23 @@ pub struct Inputs {
 }
 
 /// Reads every input in order; the first bad one is an error that names it.
-pub fn read_all(inputs: &[String], wxr: &WxrOptions, log: &Log) -> anyhow::Result<Inputs> {
+pub fn read_all(
+    inputs: &[String],
+    wxr: &WxrOptions,
+    site: &crate::args::SiteArgs,
+    log: &Log,
+) -> anyhow::Result<Inputs> {
     if inputs.iter().filter(|i| *i == "-").count() > 1 {
         return Err(UsageError("standard input (-) can be read only once".into()).into());
     }
     let mut posts = Inputs::default();
     for input in inputs {
+        if crate::site::is_url(input) {
+            let fetched = crate::site::fetch(input, site, log.quiet, log)?;
+            let bytes = serde_json::to_vec(&fetched.posts)?;
+            read_one(input, &bytes, wxr, log, &mut posts)?;
+            continue;
+        }
         if input == "-" {
             let mut bytes = Vec::new();
             std::io::stdin()

@@ -4,6 +4,7 @@
 mod args;
 mod inputs;
 mod output;
+mod site;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -12,7 +13,7 @@ use clap::Parser;
 use postbook_core::book::{BookOptions, assemble, dedupe, sort_posts};
 use postbook_core::{Book, Exporter};
 
-use crate::args::{Cli, Command, ConvertArgs};
+use crate::args::{Cli, Command, ConvertArgs, FetchArgs};
 
 /// The one list of exporters. Adding a format is a new crate and one line here.
 fn exporters(args: &ConvertArgs) -> anyhow::Result<Vec<Box<dyn Exporter>>> {
@@ -80,8 +81,10 @@ impl std::error::Error for UsageError {}
 
 /// Prints warnings and progress to stderr, as `-q` and `-v` say.
 pub struct Log {
-    quiet: bool,
-    verbose: bool,
+    /// `-q`.
+    pub quiet: bool,
+    /// `-v`.
+    pub verbose: bool,
 }
 
 impl Log {
@@ -118,6 +121,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Convert(args) => convert(&args),
+        Command::Fetch(args) => fetch(&args),
         Command::Formats => formats(),
     };
     match result {
@@ -165,6 +169,25 @@ fn formats() -> anyhow::Result<()> {
     Ok(())
 }
 
+fn fetch(args: &FetchArgs) -> anyhow::Result<()> {
+    let log = Log {
+        quiet: args.quiet,
+        verbose: args.verbose,
+    };
+    let fetched = site::fetch(&args.url, &args.site, args.quiet, &log)?;
+    let bytes = serde_json::to_vec(&fetched.posts)?;
+    let count = fetched.posts.len();
+    output::write_bytes(&args.output, &bytes)?;
+    if args.output != std::path::Path::new("-") {
+        log.info(&format!(
+            "wrote {} ({count} {})",
+            args.output.display(),
+            if count == 1 { "post" } else { "posts" }
+        ));
+    }
+    Ok(())
+}
+
 fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
     let log = Log {
         quiet: args.quiet,
@@ -181,7 +204,7 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
             .filter(|s| !s.is_empty())
             .collect(),
     };
-    let read = inputs::read_all(&args.inputs, &wxr, &log)?;
+    let read = inputs::read_all(&args.inputs, &wxr, &args.site, &log)?;
     let found = read.posts.len();
     let (mut posts, dropped) = dedupe(read.posts);
     if dropped > 0 {
@@ -239,6 +262,7 @@ fn fetch_images(args: &ConvertArgs, book: &mut Book, log: &Log) {
         fetch: args
             .fetch_images
             .then(|| postbook_fetch::HttpClient::new(postbook_fetch::HttpLimits::default())),
+        cache: args.site.cache.as_ref().map(|d| d.join("images")),
     };
     let report = postbook_fetch::resolve_images(book, &sources);
     log.detail(&format!("{} images embedded", report.found));

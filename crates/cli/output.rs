@@ -285,6 +285,51 @@ fn write_temp(
     Ok(tmp)
 }
 
+/// Writes bytes to `path` atomically (a temporary file renamed into place), or to standard
+/// output for `-`.
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if path == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes)?;
+        out.flush()?;
+        return Ok(());
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot create the folder: {}",
+            parent.display(),
+            describe_io(&e)
+        )
+    })?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".postbook-")
+        .suffix(".tmp")
+        .tempfile_in(&parent)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write: {}", path.display(), describe_io(&e)))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.flush())
+        .map_err(|e| anyhow::anyhow!("{}: cannot write: {}", path.display(), describe_io(&e)))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    tmp.persist(path).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot write: {}",
+            path.display(),
+            describe_io(&e.error)
+        )
+    })?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

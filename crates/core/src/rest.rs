@@ -87,6 +87,24 @@ pub fn read_rest_json(file: &str, bytes: &[u8]) -> Result<ReadOutput, ReadError>
     }
     let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(file, &e))?;
     let mut out = ReadOutput::default();
+    let first = match &value {
+        Value::Array(items) => items.first(),
+        other => Some(other),
+    };
+    out.site = first.and_then(|p| p.get("_postbook_site")).map(|s| {
+        let text = |k: &str| {
+            s.get(k)
+                .and_then(Value::as_str)
+                .map(html_to_text)
+                .filter(|t| !t.is_empty())
+        };
+        Site {
+            name: text("name"),
+            description: text("description"),
+            url: text("url"),
+            language: text("language"),
+        }
+    });
     match value {
         Value::Array(items) => {
             for (i, item) in items.into_iter().enumerate() {

@@ -32,6 +32,7 @@ fn fixture_book(rel: &str, media: bool) -> Book {
         let sources = postbook_fetch::ImageSources {
             media_dir: Some(fixtures().join("media")),
             fetch: None,
+            cache: None,
         };
         postbook_fetch::resolve_images(&mut book, &sources);
     }

@@ -2,7 +2,9 @@
 //! of redirects, and a User-Agent that names postbook. TLS is rustls: no system OpenSSL.
 
 use std::io::Read;
+
 use std::time::Duration;
+use ureq::ResponseExt;
 
 /// Limits on one request.
 #[derive(Debug, Clone)]
@@ -13,6 +15,10 @@ pub struct HttpLimits {
     pub max_bytes: u64,
     /// Redirects followed before giving up.
     pub max_redirects: u32,
+    /// Further attempts after a dropped connection, a timeout, a 429 or a 5xx.
+    pub retries: u32,
+    /// The wait before the first retry; it doubles for each further one.
+    pub backoff: Duration,
 }
 
 impl Default for HttpLimits {
@@ -21,6 +27,8 @@ impl Default for HttpLimits {
             timeout: Duration::from_secs(30),
             max_bytes: 25 * 1024 * 1024,
             max_redirects: 5,
+            retries: 3,
+            backoff: Duration::from_millis(500),
         }
     }
 }
@@ -60,6 +68,28 @@ pub struct Response {
     pub content_type: Option<String>,
     /// The body.
     pub body: Vec<u8>,
+    /// Every header, names in lower case, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The URL that answered, after redirects.
+    pub url: String,
+}
+
+impl Response {
+    /// The first header of this name (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every header of this name (lower case).
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// An HTTP client with postbook's limits.
@@ -88,6 +118,39 @@ impl HttpClient {
         }
     }
 
+    /// The limits this client keeps.
+    pub fn limits(&self) -> &HttpLimits {
+        &self.limits
+    }
+
+    /// GETs `url`, retrying with backoff after dropped connections, timeouts, 429 and 5xx
+    /// (a `Retry-After` of up to a minute is honoured). The last answer or error is returned.
+    pub fn get_retrying(&self, url: &str) -> Result<Response, FetchError> {
+        let mut attempt = 0;
+        loop {
+            let result = self.get(url);
+            let retry_after = match &result {
+                Ok(r) if r.status == 429 || (500..600).contains(&r.status) => Some(
+                    r.header("retry-after")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(|s| Duration::from_secs(s.min(60))),
+                ),
+                Ok(_) => None,
+                Err(FetchError::Scheme | FetchError::TooLarge { .. }) => None,
+                Err(FetchError::Other(m)) if m.contains("redirect") => None,
+                Err(_) => Some(None),
+            };
+            match retry_after {
+                Some(wait) if attempt < self.limits.retries => {
+                    let backoff = self.limits.backoff * 2u32.saturating_pow(attempt);
+                    std::thread::sleep(wait.unwrap_or(backoff));
+                    attempt += 1;
+                }
+                _ => return result,
+            }
+        }
+    }
+
     /// GETs `url`; any status is returned, only transport failures are errors.
     pub fn get(&self, url: &str) -> Result<Response, FetchError> {
         let lower = url.to_ascii_lowercase();
@@ -101,6 +164,17 @@ impl HttpClient {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let final_url = response.get_uri().to_string();
         let limit = self.limits.max_bytes;
         let mut body = Vec::new();
         response
@@ -116,6 +190,8 @@ impl HttpClient {
             status,
             content_type,
             body,
+            headers,
+            url: final_url,
         })
     }
 
@@ -126,6 +202,15 @@ impl HttpClient {
             ureq::Error::TooManyRedirects => {
                 FetchError::Other(format!("more than {} redirects", self.limits.max_redirects))
             }
+            ureq::Error::Io(e) => FetchError::Other(format!(
+                "the connection failed ({e}); check the address and that the site is up"
+            )),
+            ureq::Error::HostNotFound => {
+                FetchError::Other("the host name cannot be resolved; check the address".into())
+            }
+            ureq::Error::ConnectionFailed => FetchError::Other(
+                "cannot connect; check the address and that the site is up".into(),
+            ),
             other => FetchError::Other(other.to_string()),
         }
     }

@@ -21,6 +21,8 @@ pub struct ImageSources {
     pub media_dir: Option<PathBuf>,
     /// Download images that are not found locally (`--fetch-images`).
     pub fetch: Option<HttpClient>,
+    /// Keep downloaded images here and use them next time (`--cache DIR/images`).
+    pub cache: Option<PathBuf>,
 }
 
 /// What became of the book's images.
@@ -97,7 +99,14 @@ fn resolve(url: &str, site: Option<&str>, sources: &ImageSources) -> Result<Imag
             None => return Err("a relative address and the site is unknown".into()),
         }
     };
-    let response = client.get(&absolute).map_err(|e| e.to_string())?;
+    let cached = sources
+        .cache
+        .as_ref()
+        .map(|dir| dir.join(format!("{:016x}.img", fnv1a(absolute.as_bytes()))));
+    if let Some(bytes) = cached.as_ref().and_then(|p| std::fs::read(p).ok()) {
+        return normalize(bytes);
+    }
+    let response = client.get_retrying(&absolute).map_err(|e| e.to_string())?;
     if !(200..300).contains(&response.status) {
         return Err(format!("the server answered {}", response.status));
     }
@@ -107,7 +116,15 @@ fn resolve(url: &str, site: Option<&str>, sources: &ImageSources) -> Result<Imag
             return Err(format!("the server sent {ct}, not an image"));
         }
     }
-    normalize(response.body)
+    let image = normalize(response.body.clone())?;
+    if let Some(path) = cached {
+        // a cache that cannot be written only costs a download next time
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::write(&path, &response.body);
+    }
+    Ok(image)
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -116,6 +133,16 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     } else {
         None
     }
+}
+
+/// FNV-1a, a hash that stays the same across runs and versions: cache file names.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 /// `data:[type][;base64],payload` (after `data:`).
@@ -365,6 +392,7 @@ mod tests {
         let sources = ImageSources {
             media_dir: Some(media.clone()),
             fetch: None,
+            cache: None,
         };
         for url in [
             "file:///etc/passwd",
