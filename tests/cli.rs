@@ -574,3 +574,31 @@ fn folders_mix_json_and_exports() {
         stdout(&out)
     );
 }
+
+#[test]
+fn site_failures_are_one_line_errors() {
+    // nothing listens on this port
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let out = run(&["fetch", &format!("http://127.0.0.1:{port}"), "-o", "-"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("check the address"), "{err}");
+
+    // a site that refuses the REST API
+    let base = serve(
+        vec![
+            ("/", 401, "application/json", br#"{"code":"rest_login_required","message":"REST API restricted to authenticated users.","data":{"status":401}}"#.to_vec()),
+        ],
+        20,
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run_in(dir.path(), &["convert", &base, "-f", "txt", "-o", "book.txt"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("401 rest_login_required: REST API restricted to authenticated users."), "{err}");
+    assert!(files_in(dir.path()).is_empty(), "no output on failure");
+}
