@@ -172,6 +172,19 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "FILE")]
     pub css: Option<PathBuf>,
 
+    /// PDF: the page size: a4, letter, a5, 6x9, or WxH with mm, in or pt (e.g. 150x220mm).
+    #[arg(long, value_name = "SIZE", default_value = "a4")]
+    pub page_size: String,
+
+    /// PDF: the body text size in points.
+    #[arg(long, value_name = "PT", default_value_t = 11.0)]
+    pub font_size: f32,
+
+    /// PDF: a font (TrueType or OpenType) for characters the bundled DejaVu fonts lack;
+    /// repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub font: Vec<PathBuf>,
+
     /// A local copy of the site's files for images: https://site/wp-content/uploads/X is
     /// DIR/X, other https://site/wp-content/Y is DIR/wp-content/Y.
     #[arg(long, value_name = "DIR")]

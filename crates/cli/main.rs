@@ -19,6 +19,7 @@ use crate::args::{Cli, Command, ConvertArgs, FetchArgs};
 fn exporters(args: &ConvertArgs) -> anyhow::Result<Vec<Box<dyn Exporter>>> {
     Ok(vec![
         Box::new(postbook_epub::EpubExporter::new(epub_options(args)?)),
+        Box::new(postbook_pdf::PdfExporter::new(pdf_options(args)?)),
         Box::new(postbook_text::TextExporter::new(
             postbook_text::TextOptions { width: args.width },
         )),
@@ -29,8 +30,38 @@ fn exporters(args: &ConvertArgs) -> anyhow::Result<Vec<Box<dyn Exporter>>> {
 fn all_exporters() -> Vec<Box<dyn Exporter>> {
     vec![
         Box::new(postbook_epub::EpubExporter::default()),
+        Box::new(postbook_pdf::PdfExporter::default()),
         Box::new(postbook_text::TextExporter::default()),
     ]
+}
+
+fn pdf_options(args: &ConvertArgs) -> anyhow::Result<postbook_pdf::PdfOptions> {
+    let page = postbook_pdf::parse_page_size(&args.page_size)
+        .map_err(|e| UsageError(format!("--page-size: {e}")))?;
+    if !(4.0..=36.0).contains(&args.font_size) {
+        return Err(UsageError(format!(
+            "--font-size {} is out of range (4 to 36 points)",
+            args.font_size
+        ))
+        .into());
+    }
+    let mut fonts = Vec::new();
+    for path in &args.font {
+        let bytes = std::fs::read(path).map_err(|e| {
+            anyhow::anyhow!("{}: cannot read: {}", path.display(), inputs::describe_io(&e))
+        })?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "UserFont".into());
+        fonts.push((name, bytes));
+    }
+    Ok(postbook_pdf::PdfOptions {
+        page,
+        font_size: args.font_size,
+        fonts,
+        system_fonts: true,
+    })
 }
 
 fn epub_options(args: &ConvertArgs) -> anyhow::Result<postbook_epub::EpubOptions> {

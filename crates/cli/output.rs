@@ -215,6 +215,11 @@ pub fn write_all(
             }
         }
     }
+    for &f in chosen {
+        for warning in exporters[f].take_warnings() {
+            log.warn(&format!("{}: {warning}", exporters[f].name()));
+        }
+    }
     let written = ready.len();
     for (tmp, path) in ready {
         tmp.persist(&path).map_err(|e| {

@@ -19,6 +19,11 @@ pub trait Exporter {
     fn embeds_images(&self) -> bool {
         false
     }
+    /// Warnings from the exports so far (characters no font has, …), each once; the CLI
+    /// prints them after the run.
+    fn take_warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Writes the whole book to `out`.
     fn export(&self, book: &Book, out: &mut dyn Write) -> Result<(), ExportError>;
 }

@@ -1,0 +1,1269 @@
+//! Blocks to a vertical flow of items (lines, gaps, images, rules, table rows), and the flow
+//! to pages: headings kept with what follows, no orphan or widow lines where avoidable,
+//! figures kept with their captions, table headers repeated after a break.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use hyphenation::Standard;
+use postbook_core::html::slugify;
+use postbook_core::model::{Block, Book, Chapter, Footnote, Image, Inline, Table, inlines_text};
+
+use crate::fonts::{Fonts, Style};
+use crate::text::{Justify, Line, Span, Target, break_lines};
+
+/// Page geometry and type size, in points.
+#[derive(Debug, Clone, Copy)]
+pub struct Geometry {
+    /// Page width.
+    pub page_w: f32,
+    /// Page height.
+    pub page_h: f32,
+    /// Left and right margin.
+    pub margin_x: f32,
+    /// Top margin (the running header sits in it).
+    pub margin_top: f32,
+    /// Bottom margin (the page number sits in it).
+    pub margin_bottom: f32,
+    /// Body text size.
+    pub size: f32,
+}
+
+impl Geometry {
+    /// The width of the text block.
+    pub fn text_w(&self) -> f32 {
+        self.page_w - 2.0 * self.margin_x
+    }
+
+    /// The height of the text block.
+    pub fn text_h(&self) -> f32 {
+        self.page_h - self.margin_top - self.margin_bottom
+    }
+}
+
+const INK: [f32; 3] = [0.0, 0.0, 0.0];
+const GREY: [f32; 3] = [0.33, 0.33, 0.33];
+const LINK: [f32; 3] = [0.1, 0.2, 0.5];
+
+/// What an item draws.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// A line of text at `x` (from the left margin); `shade` paints a background band
+    /// `(x, width)`, `bar` a quote rule at x.
+    Text {
+        /// The line.
+        line: Line,
+        /// Left edge.
+        x: f32,
+        /// Background band.
+        shade: Option<(f32, f32)>,
+        /// Quote bars at these x positions.
+        bars: Vec<f32>,
+    },
+    /// Vertical space, dropped at the top of a page; it may carry a background band.
+    Gap {
+        /// Background band.
+        shade: Option<(f32, f32)>,
+        /// Quote bars.
+        bars: Vec<f32>,
+    },
+    /// An image (by its URL in the book) scaled to `w`×`h` at `x`.
+    Image {
+        /// The key in `Book::images`.
+        key: String,
+        /// Left edge.
+        x: f32,
+        /// Width.
+        w: f32,
+    },
+    /// A horizontal rule.
+    Rule {
+        /// Left edge.
+        x: f32,
+        /// Length.
+        w: f32,
+    },
+    /// A table row.
+    Row(Rc<Row>),
+    /// Start a new page.
+    PageBreak,
+}
+
+/// A laid-out table row.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Cells: left edge, width, lines with their offsets from the row's top.
+    pub cells: Vec<(f32, f32, Vec<(f32, Line)>)>,
+    /// A header row (shaded).
+    pub header: bool,
+}
+
+/// One entry of the vertical flow.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// What it draws.
+    pub kind: Kind,
+    /// Its height.
+    pub height: f32,
+    /// Keep on the same page as the next item.
+    pub keep_next: bool,
+    /// Line `i` of a paragraph of `n` lines, for widows and orphans.
+    pub group: Option<(usize, usize)>,
+    /// Heading anchor (for the outline and internal links): (id, title, level).
+    pub anchor: Option<(String, String, u8)>,
+    /// Table header rows to repeat when this row starts a page.
+    pub repeat: Option<Rc<Vec<Item>>>,
+}
+
+impl Item {
+    fn new(kind: Kind, height: f32) -> Item {
+        Item {
+            kind,
+            height,
+            keep_next: false,
+            group: None,
+            anchor: None,
+            repeat: None,
+        }
+    }
+
+    fn gap(height: f32) -> Item {
+        Item::new(
+            Kind::Gap {
+                shade: None,
+                bars: Vec::new(),
+            },
+            height,
+        )
+    }
+}
+
+/// Lays out one chapter.
+pub struct ChapterLayout<'a> {
+    /// Fonts.
+    pub fonts: &'a Fonts,
+    /// Hyphenation dictionary, when the language has one.
+    pub dict: Option<&'a Standard>,
+    /// Page geometry.
+    pub geo: Geometry,
+    /// The book.
+    pub book: &'a Book,
+    /// Chapter index by permalink key.
+    pub by_link: &'a HashMap<String, usize>,
+    /// Heading ids per chapter.
+    pub heading_ids: &'a [HashSet<String>],
+    /// This chapter's index.
+    pub index: usize,
+    notes: Vec<Footnote>,
+    note_numbers: HashMap<String, usize>,
+    /// Images that were named but could not be had.
+    pub missing_images: usize,
+}
+
+fn link_key(url: &str) -> Option<String> {
+    let (_, rest) = url.trim().split_once("://")?;
+    let rest = rest.split('#').next().unwrap_or(rest);
+    let rest = rest.strip_prefix("www.").unwrap_or(rest);
+    Some(rest.trim_end_matches('/').to_ascii_lowercase())
+}
+
+/// Chapter index by permalink key, for links between posts of the book.
+pub fn links_of(book: &Book) -> HashMap<String, usize> {
+    let mut map = HashMap::new();
+    for (i, c) in book.chapters.iter().enumerate() {
+        if let Some(key) = c.meta.link.as_deref().and_then(link_key) {
+            map.entry(key).or_insert(i);
+        }
+    }
+    map
+}
+
+/// Heading ids of every chapter.
+pub fn heading_ids_of(book: &Book) -> Vec<HashSet<String>> {
+    fn walk(blocks: &[Block], ids: &mut HashSet<String>) {
+        for b in blocks {
+            match b {
+                Block::Heading { id, .. } => {
+                    ids.insert(id.clone());
+                }
+                Block::Div { blocks, .. } | Block::Quote { blocks, .. } => walk(blocks, ids),
+                Block::BulletList(items) | Block::OrderedList { items, .. } => {
+                    items.iter().for_each(|i| walk(i, ids))
+                }
+                _ => {}
+            }
+        }
+    }
+    book.chapters
+        .iter()
+        .map(|c| {
+            let mut ids = HashSet::new();
+            walk(&c.blocks, &mut ids);
+            ids
+        })
+        .collect()
+}
+
+impl<'a> ChapterLayout<'a> {
+    /// A layout for chapter `index`.
+    pub fn new(
+        fonts: &'a Fonts,
+        dict: Option<&'a Standard>,
+        geo: Geometry,
+        book: &'a Book,
+        by_link: &'a HashMap<String, usize>,
+        heading_ids: &'a [HashSet<String>],
+        index: usize,
+    ) -> Self {
+        ChapterLayout {
+            fonts,
+            dict,
+            geo,
+            book,
+            by_link,
+            heading_ids,
+            index,
+            notes: Vec::new(),
+            note_numbers: HashMap::new(),
+            missing_images: 0,
+        }
+    }
+
+    /// The chapter's items: a page break, title, byline, body, notes.
+    pub fn chapter(&mut self, chapter: &Chapter) -> Vec<Item> {
+        let size = self.geo.size;
+        let width = self.geo.text_w();
+        let mut out = vec![Item::new(Kind::PageBreak, 0.0)];
+        out.push(Item::gap(size * 2.0));
+        let title = self.spans(&chapter.meta.title, Style::Bold, size * 1.9, INK, None);
+        let lines = break_lines(self.fonts, &title, width, width, Justify::Left, None);
+        let n = lines.len();
+        for (i, line) in lines.into_iter().enumerate() {
+            let mut item = self.text_item(line, 0.0, size * 1.9 * 1.2);
+            item.keep_next = true;
+            if i == 0 {
+                item.anchor = Some((format!("chapter-{}", self.index), chapter.meta.title_text(), 0));
+            }
+            let _ = n;
+            out.push(item);
+        }
+        let mut byline = Vec::new();
+        if let Some(date) = chapter.meta.date {
+            byline.push(date.date_long());
+        }
+        if let Some(author) = &chapter.meta.author {
+            byline.push(author.clone());
+        }
+        if !chapter.meta.categories.is_empty() {
+            byline.push(chapter.meta.categories.join(", "));
+        }
+        out.push(Item {
+            keep_next: true,
+            ..Item::gap(size * 0.4)
+        });
+        if !byline.is_empty() {
+            let spans = vec![Span {
+                text: byline.join(" \u{b7} "),
+                style: Style::Italic,
+                size: size * 0.9,
+                rise: 0.0,
+                color: GREY,
+                link: None,
+            }];
+            for line in break_lines(self.fonts, &spans, width, width, Justify::Left, None) {
+                let mut item = self.text_item(line, 0.0, size * 0.9 * 1.35);
+                item.keep_next = true;
+                out.push(item);
+            }
+        }
+        if let Some(link) = &chapter.meta.link {
+            let spans = vec![Span {
+                text: link.clone(),
+                style: Style::Regular,
+                size: size * 0.8,
+                rise: 0.0,
+                color: LINK,
+                link: Some(Target::Uri(link.clone())),
+            }];
+            for line in break_lines(self.fonts, &spans, width, width, Justify::Left, None) {
+                let mut item = self.text_item(line, 0.0, size * 0.8 * 1.35);
+                item.keep_next = true;
+                out.push(item);
+            }
+        }
+        out.push(Item::gap(size * 1.5));
+        self.blocks(&chapter.blocks, 0.0, &[], &mut out);
+        self.notes_section(&mut out);
+        out
+    }
+
+    fn notes_section(&mut self, out: &mut Vec<Item>) {
+        if self.notes.is_empty() {
+            return;
+        }
+        let size = self.geo.size;
+        let notes = std::mem::take(&mut self.notes);
+        let mut numbered: Vec<(usize, Footnote)> = Vec::new();
+        let mut next = self.note_numbers.len();
+        for note in notes {
+            let n = match self.note_numbers.get(&note.id) {
+                Some(&n) => n,
+                None => {
+                    next += 1;
+                    next
+                }
+            };
+            numbered.push((n, note));
+        }
+        numbered.sort_by_key(|(n, _)| *n);
+        out.push(Item::gap(size * 1.2));
+        out.push(Item {
+            keep_next: true,
+            ..Item::new(
+                Kind::Rule {
+                    x: 0.0,
+                    w: self.geo.text_w() * 0.3,
+                },
+                size * 0.6,
+            )
+        });
+        let hang = size * 1.8;
+        for (n, note) in numbered {
+            let mut items = Vec::new();
+            self.blocks_sized(&note.blocks, hang, &[], &mut items, size * 0.88);
+            self.add_marker(&mut items, &format!("{n}."), hang, size * 0.88, Style::Regular);
+            out.extend(items);
+            out.push(Item::gap(size * 0.3));
+        }
+    }
+
+    fn text_item(&self, line: Line, x: f32, height: f32) -> Item {
+        Item::new(
+            Kind::Text {
+                line,
+                x,
+                shade: None,
+                bars: Vec::new(),
+            },
+            height,
+        )
+    }
+
+    /// Inline content as spans.
+    pub fn spans(&mut self, inlines: &[Inline], style: Style, size: f32, color: [f32; 3], link: Option<Target>) -> Vec<Span> {
+        let mut out = Vec::new();
+        self.push_spans(inlines, style, size, 0.0, color, &link, &mut out);
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_spans(
+        &mut self,
+        inlines: &[Inline],
+        style: Style,
+        size: f32,
+        rise: f32,
+        color: [f32; 3],
+        link: &Option<Target>,
+        out: &mut Vec<Span>,
+    ) {
+        let span = |text: String, style: Style, size: f32, rise: f32, color: [f32; 3], link: &Option<Target>| Span {
+            text,
+            style,
+            size,
+            rise,
+            color,
+            link: link.clone(),
+        };
+        for inline in inlines {
+            match inline {
+                Inline::Text(t) => out.push(span(t.clone(), style, size, rise, color, link)),
+                Inline::Emph(c) => self.push_spans(c, style.italic(), size, rise, color, link, out),
+                Inline::Strong(c) => self.push_spans(c, style.bold(), size, rise, color, link, out),
+                Inline::Strike(c) | Inline::Underline(c) => {
+                    self.push_spans(c, style, size, rise, color, link, out)
+                }
+                Inline::Superscript(c) => {
+                    self.push_spans(c, style, size * 0.7, rise + size * 0.35, color, link, out)
+                }
+                Inline::Subscript(c) => {
+                    self.push_spans(c, style, size * 0.7, rise - size * 0.15, color, link, out)
+                }
+                Inline::Code(t) => out.push(span(t.clone(), Style::Mono, size * 0.9, rise, color, link)),
+                Inline::Math { tex, .. } => {
+                    out.push(span(tex.clone(), Style::Mono, size * 0.9, rise, color, link))
+                }
+                Inline::Link { url, content, .. } => {
+                    let target = if link.is_some() { None } else { self.target(url) };
+                    match target {
+                        Some(t) => {
+                            let t = Some(t);
+                            self.push_spans(content, style, size, rise, LINK, &t, out)
+                        }
+                        None => self.push_spans(content, style, size, rise, color, link, out),
+                    }
+                }
+                Inline::Image(image) => {
+                    let alt = image.alt.trim();
+                    if !alt.is_empty() {
+                        out.push(span(format!("[{alt}]"), style.italic(), size, rise, GREY, link));
+                    }
+                }
+                Inline::LineBreak => out.push(span("\n".into(), style, size, rise, color, link)),
+                Inline::FootnoteRef { id } => {
+                    let next = self.note_numbers.len() + 1;
+                    let n = *self.note_numbers.entry(id.clone()).or_insert(next);
+                    out.push(span(n.to_string(), style, size * 0.7, rise + size * 0.35, color, link));
+                }
+                Inline::Span { class, content, .. } => {
+                    if class == "q" {
+                        out.push(span("\u{201c}".into(), style, size, rise, color, link));
+                        self.push_spans(content, style, size, rise, color, link, out);
+                        out.push(span("\u{201d}".into(), style, size, rise, color, link));
+                    } else {
+                        let size = if class == "small" { size * 0.85 } else { size };
+                        self.push_spans(content, style, size, rise, color, link, out);
+                    }
+                }
+            }
+        }
+    }
+
+    fn target(&self, url: &str) -> Option<Target> {
+        let url = url.trim();
+        if let Some(fragment) = url.strip_prefix('#') {
+            let id = slugify(fragment);
+            return self.heading_ids[self.index].contains(&id).then(|| Target::Internal {
+                chapter: self.index,
+                anchor: Some(id),
+            });
+        }
+        if let Some(key) = link_key(url) {
+            if let Some(&chapter) = self.by_link.get(&key) {
+                let anchor = url
+                    .split_once('#')
+                    .map(|(_, f)| slugify(f))
+                    .filter(|f| self.heading_ids[chapter].contains(f));
+                return Some(Target::Internal { chapter, anchor });
+            }
+        }
+        let lower = url.to_ascii_lowercase();
+        let ok = (lower.starts_with("http://") || lower.starts_with("https://"))
+            && url.split("://").nth(1).is_some_and(|r| {
+                let host = r.split(['/', '?', '#']).next().unwrap_or("");
+                !host.is_empty() && host != "#"
+            })
+            || lower.starts_with("mailto:");
+        ok.then(|| Target::Uri(url.to_string()))
+    }
+
+    fn paragraph(&mut self, inlines: &[Inline], x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32, justify: Justify) {
+        let spans = self.spans(inlines, Style::Regular, size, INK, None);
+        let width = self.geo.text_w() - x;
+        let lines = break_lines(self.fonts, &spans, width, width, justify, self.dict);
+        let n = lines.len();
+        for (i, line) in lines.into_iter().enumerate() {
+            let height = line_height(&line, size);
+            let mut item = Item::new(
+                Kind::Text {
+                    line,
+                    x,
+                    shade: None,
+                    bars: bars.to_vec(),
+                },
+                height,
+            );
+            item.group = Some((i, n));
+            out.push(item);
+        }
+    }
+
+    fn blocks(&mut self, blocks: &[Block], x: f32, bars: &[f32], out: &mut Vec<Item>) {
+        let size = self.geo.size;
+        self.blocks_sized(blocks, x, bars, out, size);
+    }
+
+    fn gap(&self, height: f32, bars: &[f32]) -> Item {
+        Item::new(
+            Kind::Gap {
+                shade: None,
+                bars: bars.to_vec(),
+            },
+            height,
+        )
+    }
+
+    fn blocks_sized(&mut self, blocks: &[Block], x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32) {
+        let mut first = true;
+        for block in blocks {
+            if !first && !matches!(block, Block::Footnotes(_)) {
+                out.push(self.gap(size * 0.55, bars));
+            }
+            first = false;
+            self.block(block, x, bars, out, size);
+        }
+    }
+
+    fn block(&mut self, block: &Block, x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32) {
+        let width = self.geo.text_w();
+        match block {
+            Block::Paragraph(c) | Block::Plain(c) => self.paragraph(c, x, bars, out, size, Justify::Both),
+            Block::Heading { level, id, content } => {
+                let scale = match level {
+                    1 => 1.5,
+                    2 => 1.3,
+                    3 => 1.15,
+                    _ => 1.05,
+                };
+                let hsize = size * scale;
+                out.push(Item {
+                    keep_next: true,
+                    ..self.gap(hsize * 0.6, bars)
+                });
+                let spans = self.spans(content, Style::Bold, hsize, INK, None);
+                let lines = break_lines(self.fonts, &spans, width - x, width - x, Justify::Left, None);
+                for (i, line) in lines.into_iter().enumerate() {
+                    let mut item = Item::new(
+                        Kind::Text {
+                            line,
+                            x,
+                            shade: None,
+                            bars: bars.to_vec(),
+                        },
+                        hsize * 1.25,
+                    );
+                    item.keep_next = true;
+                    if i == 0 {
+                        item.anchor = Some((id.clone(), inlines_text(content), *level));
+                    }
+                    out.push(item);
+                }
+                out.push(Item {
+                    keep_next: true,
+                    ..self.gap(size * 0.1, bars)
+                });
+            }
+            Block::BulletList(items) => {
+                let bullets = ["\u{2022}", "\u{2013}", "\u{25e6}"];
+                let depth = bars.len() + (x / (size * 1.6)) as usize;
+                let bullet = bullets[depth % bullets.len()];
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(self.gap(size * 0.2, bars));
+                    }
+                    let hang = size * 1.4;
+                    let mut sub = Vec::new();
+                    self.blocks_sized(item, x + hang, bars, &mut sub, size);
+                    self.add_marker(&mut sub, bullet, hang, size, Style::Regular);
+                    out.extend(sub);
+                }
+            }
+            Block::OrderedList {
+                start,
+                reversed,
+                items,
+            } => {
+                let numbers: Vec<String> = (0..items.len())
+                    .map(|i| {
+                        let n = if *reversed {
+                            start.saturating_sub(i as i64)
+                        } else {
+                            start.saturating_add(i as i64)
+                        };
+                        format!("{n}.")
+                    })
+                    .collect();
+                let widest = numbers
+                    .iter()
+                    .map(|n| crate::text::break_lines(self.fonts, &[plain(n, size)], 1e6, 1e6, Justify::Left, None)
+                        .first()
+                        .map_or(0.0, |l| l.width))
+                    .fold(0.0f32, f32::max);
+                let hang = (widest + size * 0.6).max(size * 1.4);
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(self.gap(size * 0.2, bars));
+                    }
+                    let mut sub = Vec::new();
+                    self.blocks_sized(item, x + hang, bars, &mut sub, size);
+                    self.add_marker(&mut sub, &numbers[i], hang, size, Style::Regular);
+                    out.extend(sub);
+                }
+            }
+            Block::DefinitionList(entries) => {
+                for (term, defs) in entries {
+                    let spans = self.spans(term, Style::Bold, size, INK, None);
+                    for line in break_lines(self.fonts, &spans, width - x, width - x, Justify::Left, None) {
+                        let h = line_height(&line, size);
+                        let mut item = Item::new(
+                            Kind::Text {
+                                line,
+                                x,
+                                shade: None,
+                                bars: bars.to_vec(),
+                            },
+                            h,
+                        );
+                        item.keep_next = true;
+                        out.push(item);
+                    }
+                    for def in defs {
+                        self.blocks_sized(def, x + size * 1.6, bars, out, size);
+                    }
+                    out.push(self.gap(size * 0.3, bars));
+                }
+            }
+            Block::Quote { blocks, citation } => {
+                let mut inner_bars = bars.to_vec();
+                inner_bars.push(x + size * 0.3);
+                let inner_x = x + size * 1.3;
+                self.blocks_sized(blocks, inner_x, &inner_bars, out, size);
+                if !citation.is_empty() {
+                    out.push(self.gap(size * 0.3, &inner_bars));
+                    let mut spans = vec![plain("\u{2014} ", size)];
+                    spans.extend(self.spans(citation, Style::Italic, size, INK, None));
+                    let w = width - inner_x;
+                    for line in break_lines(self.fonts, &spans, w, w, Justify::Right, None) {
+                        let h = line_height(&line, size);
+                        out.push(Item::new(
+                            Kind::Text {
+                                line,
+                                x: inner_x,
+                                shade: None,
+                                bars: inner_bars.clone(),
+                            },
+                            h,
+                        ));
+                    }
+                }
+            }
+            Block::Code { text, .. } => self.code(text, x, bars, out, size),
+            Block::LineBlock(lines) => {
+                for line in lines {
+                    let spans = self.spans(line, Style::Italic, size, INK, None);
+                    if spans.iter().all(|s| s.text.trim().is_empty()) {
+                        out.push(self.gap(size * 1.3, bars));
+                        continue;
+                    }
+                    let w = width - x - size;
+                    let set = break_lines(self.fonts, &spans, w - size, w, Justify::Left, self.dict);
+                    for (i, l) in set.into_iter().enumerate() {
+                        let h = line_height(&l, size);
+                        let lx = if i == 0 { x + size } else { x + size * 2.0 };
+                        out.push(Item::new(
+                            Kind::Text {
+                                line: l,
+                                x: lx,
+                                shade: None,
+                                bars: bars.to_vec(),
+                            },
+                            h,
+                        ));
+                    }
+                }
+            }
+            Block::Figure { image, caption } => self.figure(image, caption, x, bars, out, size),
+            Block::Table(table) => self.table(table, x, bars, out, size),
+            Block::Rule => {
+                let w = (width - x) * 0.3;
+                out.push(Item::new(
+                    Kind::Rule {
+                        x: x + (width - x - w) / 2.0,
+                        w,
+                    },
+                    size,
+                ));
+            }
+            Block::Footnotes(notes) => {
+                for note in notes {
+                    if !self.notes.iter().any(|n| n.id == note.id) {
+                        self.notes.push(note.clone());
+                    }
+                }
+            }
+            Block::Div { class, blocks } => {
+                if class == "details" {
+                    self.blocks_sized(blocks, x, bars, out, size);
+                } else {
+                    self.blocks_sized(blocks, x, bars, out, size);
+                }
+            }
+            Block::Raw { .. } => {}
+        }
+    }
+
+    /// Puts a list marker (or note number) in the hanging indent of the first line.
+    fn add_marker(&self, items: &mut [Item], marker: &str, hang: f32, size: f32, style: Style) {
+        let marker_line = break_lines(
+            self.fonts,
+            &[Span {
+                text: marker.to_string(),
+                style,
+                size,
+                rise: 0.0,
+                color: INK,
+                link: None,
+            }],
+            1e6,
+            1e6,
+            Justify::Left,
+            None,
+        );
+        let Some(mut mline) = marker_line.into_iter().next() else {
+            return;
+        };
+        for item in items.iter_mut() {
+            if let Kind::Text { line, .. } = &mut item.kind {
+                for p in &mut mline.pieces {
+                    p.x -= hang;
+                }
+                let mut pieces = mline.pieces;
+                pieces.append(&mut line.pieces);
+                line.pieces = pieces;
+                return;
+            }
+            if let Kind::Image { .. } | Kind::Row(_) = item.kind {
+                break;
+            }
+        }
+    }
+
+    fn code(&mut self, text: &str, x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32) {
+        let csize = size * 0.82;
+        let width = self.geo.text_w() - x;
+        let pad = csize * 0.6;
+        let inner = width - 2.0 * pad;
+        let shade = Some((x, width));
+        out.push(Item::new(
+            Kind::Gap {
+                shade,
+                bars: bars.to_vec(),
+            },
+            pad,
+        ));
+        let lines: Vec<&str> = text.split('\n').collect();
+        let n = lines.len();
+        for (i, raw) in lines.iter().enumerate() {
+            let expanded = expand_tabs(raw);
+            let spans = vec![Span {
+                text: expanded,
+                style: Style::Mono,
+                size: csize,
+                rise: 0.0,
+                color: INK,
+                link: None,
+            }];
+            // verbatim: wrap only where a line is wider than the box, marking the continuation
+            let set = mono_wrap(self.fonts, &spans[0], inner);
+            for (j, line) in set.into_iter().enumerate() {
+                let mut item = Item::new(
+                    Kind::Text {
+                        line,
+                        x: x + pad + if j > 0 { csize * 1.2 } else { 0.0 },
+                        shade,
+                        bars: bars.to_vec(),
+                    },
+                    csize * 1.3,
+                );
+                item.group = Some((i, n));
+                out.push(item);
+            }
+        }
+        out.push(Item::new(
+            Kind::Gap {
+                shade,
+                bars: bars.to_vec(),
+            },
+            pad,
+        ));
+    }
+
+    fn figure(&mut self, image: &Image, caption: &[Inline], x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32) {
+        let width = self.geo.text_w() - x;
+        let caption_spans = self.spans(caption, Style::Italic, size * 0.88, GREY, None);
+        match self.book.images.get(&image.src) {
+            Some(data) if data.width > 0 && data.height > 0 => {
+                let aspect = data.height as f32 / data.width as f32;
+                // no wider than the text, no taller than 60% of the page, no larger than 150 dpi
+                let natural = data.width as f32 * 72.0 / 150.0;
+                let mut w = width.min(natural.max(width * 0.25));
+                let max_h = self.geo.text_h() * 0.6;
+                if w * aspect > max_h {
+                    w = max_h / aspect;
+                }
+                let mut item = Item::new(
+                    Kind::Image {
+                        key: image.src.clone(),
+                        x: x + (width - w) / 2.0,
+                        w,
+                    },
+                    w * aspect,
+                );
+                item.keep_next = !caption.is_empty();
+                out.push(item);
+            }
+            _ => {
+                self.missing_images += 1;
+                let alt = image.alt.trim();
+                if !alt.is_empty() {
+                    let spans = vec![Span {
+                        text: format!("[Image: {alt}]"),
+                        style: Style::Italic,
+                        size,
+                        rise: 0.0,
+                        color: GREY,
+                        link: None,
+                    }];
+                    for line in break_lines(self.fonts, &spans, width, width, Justify::Center, self.dict) {
+                        let h = line_height(&line, size);
+                        let mut item = Item::new(
+                            Kind::Text {
+                                line,
+                                x,
+                                shade: None,
+                                bars: bars.to_vec(),
+                            },
+                            h,
+                        );
+                        item.keep_next = !caption.is_empty();
+                        out.push(item);
+                    }
+                }
+            }
+        }
+        if !caption.is_empty() {
+            out.push(Item {
+                keep_next: true,
+                ..self.gap(size * 0.3, bars)
+            });
+            let lines = break_lines(self.fonts, &caption_spans, width, width, Justify::Center, self.dict);
+            let n = lines.len();
+            for (i, line) in lines.into_iter().enumerate() {
+                let h = line_height(&line, size * 0.88);
+                let mut item = Item::new(
+                    Kind::Text {
+                        line,
+                        x,
+                        shade: None,
+                        bars: bars.to_vec(),
+                    },
+                    h,
+                );
+                item.keep_next = i + 1 < n;
+                out.push(item);
+            }
+        }
+    }
+
+    fn table(&mut self, table: &Table, x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32) {
+        let tsize = size * 0.88;
+        let width = self.geo.text_w() - x;
+        let caption = self.spans(&table.caption, Style::Italic, tsize, GREY, None);
+        let caption_items = |this: &mut Self| -> Vec<Item> {
+            let mut items = Vec::new();
+            for line in break_lines(this.fonts, &caption, width, width, Justify::Center, this.dict) {
+                let h = line_height(&line, tsize);
+                items.push(Item::new(
+                    Kind::Text {
+                        line,
+                        x,
+                        shade: None,
+                        bars: bars.to_vec(),
+                    },
+                    h,
+                ));
+            }
+            items
+        };
+        if table.caption_above && !caption.is_empty() {
+            let mut items = caption_items(self);
+            for i in &mut items {
+                i.keep_next = true;
+            }
+            out.extend(items);
+        }
+        let grid = table.grid();
+        let ncols = grid.first().map_or(0, Vec::len);
+        if ncols > 0 {
+            let pad = tsize * 0.4;
+            // every cell's spans, by grid slot
+            let mut cells: Vec<Vec<Option<(Vec<Span>, usize, bool)>>> = Vec::new();
+            for row in &grid {
+                let mut line = Vec::new();
+                for slot in row {
+                    line.push(slot.map(|cell| {
+                        let style = if cell.header { Style::Bold } else { Style::Regular };
+                        let mut spans = Vec::new();
+                        for (i, b) in cell.blocks.iter().enumerate() {
+                            if i > 0 {
+                                spans.push(Span {
+                                    text: "\n".into(),
+                                    ..plain("", tsize)
+                                });
+                            }
+                            let inl = block_inlines(b);
+                            spans.extend(self.spans(&inl, style, tsize, INK, None));
+                        }
+                        (spans, (cell.colspan.max(1) as usize).min(ncols), cell.header)
+                    }));
+                }
+                cells.push(line);
+            }
+            // column widths: natural (one line) and minimum (the longest word)
+            let mut natural = vec![tsize; ncols];
+            let mut minimum = vec![tsize; ncols];
+            for row in &cells {
+                for (c, slot) in row.iter().enumerate() {
+                    if let Some((spans, 1, _)) = slot {
+                        let one = break_lines(self.fonts, spans, 1e6, 1e6, Justify::Left, None);
+                        let nat = one.iter().map(|l| l.width).fold(0.0f32, f32::max);
+                        natural[c] = natural[c].max(nat + 2.0 * pad);
+                        let words = break_lines(self.fonts, spans, 1.0, 1.0, Justify::Left, None);
+                        let min = words.iter().map(|l| l.width).fold(0.0f32, f32::max);
+                        minimum[c] = minimum[c].max((min + 2.0 * pad).min(width / 3.0));
+                    }
+                }
+            }
+            let total_nat: f32 = natural.iter().sum();
+            let widths: Vec<f32> = if total_nat <= width {
+                natural.clone()
+            } else {
+                let total_min: f32 = minimum.iter().sum();
+                if total_min >= width {
+                    minimum.iter().map(|m| m * width / total_min).collect()
+                } else {
+                    let spare = width - total_min;
+                    let want: f32 = natural.iter().zip(&minimum).map(|(n, m)| n - m).sum();
+                    natural
+                        .iter()
+                        .zip(&minimum)
+                        .map(|(n, m)| m + (n - m) * spare / want.max(0.001))
+                        .collect()
+                }
+            };
+            let table_w: f32 = widths.iter().sum();
+            let left = x + (width - table_w).max(0.0) / 2.0;
+            let mut starts = Vec::with_capacity(ncols);
+            let mut acc = left;
+            for w in &widths {
+                starts.push(acc);
+                acc += w;
+            }
+            let head_rows = table.head.len();
+            let mut header_items: Vec<Item> = Vec::new();
+            let mut rows_out = Vec::new();
+            for (r, row) in cells.iter().enumerate() {
+                let mut laid = Vec::new();
+                let mut height = 0.0f32;
+                let mut c = 0;
+                while c < ncols {
+                    match &row[c] {
+                        Some((spans, span, _)) => {
+                            let span = (*span).min(ncols - c);
+                            let w: f32 = widths[c..c + span].iter().sum();
+                            let lines = break_lines(self.fonts, spans, w - 2.0 * pad, w - 2.0 * pad, Justify::Left, self.dict);
+                            let mut y = pad;
+                            let mut placed = Vec::new();
+                            for line in lines {
+                                let h = line_height(&line, tsize);
+                                placed.push((y, line));
+                                y += h;
+                            }
+                            height = height.max(y + pad);
+                            laid.push((starts[c], w, placed));
+                            c += span;
+                        }
+                        None => {
+                            laid.push((starts[c], widths[c], Vec::new()));
+                            c += 1;
+                        }
+                    }
+                }
+                let header = r < head_rows || row.iter().flatten().all(|(_, _, h)| *h);
+                let item = Item::new(
+                    Kind::Row(Rc::new(Row {
+                        cells: laid,
+                        header: header && r < head_rows.max(1),
+                    })),
+                    height.max(tsize * 1.4),
+                );
+                if r < head_rows {
+                    header_items.push(item.clone());
+                }
+                rows_out.push(item);
+            }
+            let repeat = (!header_items.is_empty()).then(|| Rc::new(header_items));
+            let n = rows_out.len();
+            for (r, mut item) in rows_out.into_iter().enumerate() {
+                if r >= head_rows {
+                    item.repeat = repeat.clone();
+                }
+                // keep the header with the first body row
+                item.keep_next = r + 1 < n && r < head_rows;
+                out.push(item);
+            }
+        }
+        if !table.caption_above && !caption.is_empty() {
+            out.push(self.gap(tsize * 0.3, bars));
+            out.extend(caption_items(self));
+        }
+    }
+}
+
+/// The inlines of a block, for table cells.
+fn block_inlines(block: &Block) -> Vec<Inline> {
+    match block {
+        Block::Paragraph(i) | Block::Plain(i) | Block::Heading { content: i, .. } => i.clone(),
+        other => vec![Inline::Text(postbook_core::model::blocks_text(std::slice::from_ref(other)))],
+    }
+}
+
+fn plain(text: &str, size: f32) -> Span {
+    Span {
+        text: text.to_string(),
+        style: Style::Regular,
+        size,
+        rise: 0.0,
+        color: INK,
+        link: None,
+    }
+}
+
+/// The height of a line of body text at `size`, growing with superscripts and larger type.
+pub fn line_height(line: &Line, size: f32) -> f32 {
+    let biggest = line.pieces.iter().map(|p| p.size).fold(size, f32::max);
+    (biggest * 1.32).max(line.ascent + line.descent + size * 0.2)
+}
+
+fn expand_tabs(line: &str) -> String {
+    let mut out = String::new();
+    let mut col = 0;
+    for c in line.chars() {
+        if c == '\t' {
+            let n = 4 - col % 4;
+            out.push_str(&" ".repeat(n));
+            col += n;
+        } else {
+            out.push(c);
+            col += 1;
+        }
+    }
+    out
+}
+
+/// Verbatim lines: spaces kept, broken only where wider than `width`, the continuation
+/// marked with ↪.
+fn mono_wrap(fonts: &Fonts, span: &Span, width: f32) -> Vec<Line> {
+    let chars: Vec<char> = span.text.chars().collect();
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut first = true;
+    loop {
+        let prefix = if first { "" } else { "\u{21aa} " };
+        let mut end = start;
+        let mut w = 0.0;
+        let marker = Line::default();
+        let _ = marker;
+        while end < chars.len() {
+            let (face, gid) = fonts.resolve(span.style, chars[end]);
+            let a = fonts.advance(face, gid) * span.size;
+            if w + a > width - if first { 0.0 } else { span.size * 1.2 } && end > start {
+                break;
+            }
+            w += a;
+            end += 1;
+        }
+        if end < chars.len() {
+            // prefer to break after a space in the second half of the line
+            let half = start + (end - start) / 2;
+            if let Some(space) = chars[half..end].iter().rposition(|c| *c == ' ') {
+                end = half + space + 1;
+            }
+        }
+        let text: String = chars[start..end].iter().collect();
+        let piece_span = Span {
+            text: format!("{prefix}{}", text.replace(' ', "\u{a0}")),
+            ..span.clone()
+        };
+        let mut set = break_lines(fonts, &[piece_span], 1e6, 1e6, Justify::Left, None);
+        lines.push(set.pop().unwrap_or_default());
+        first = false;
+        start = end;
+        if start >= chars.len() {
+            break;
+        }
+    }
+    lines
+}
+
+/// Pages of placed items: (item, top y measured from the top of the text block).
+pub type Page = Vec<(Item, f32)>;
+
+/// Breaks the flow into pages.
+pub fn paginate(items: Vec<Item>, text_h: f32) -> Vec<Page> {
+    let mut pages: Vec<Page> = Vec::new();
+    let mut page: Page = Vec::new();
+    let mut y = 0.0f32;
+    let n = items.len();
+    let mut i = 0;
+    // the height of items i.. that must stay together with item i
+    let chain_height = |items: &[Item], i: usize| -> f32 {
+        let mut h = items[i].height;
+        let mut j = i;
+        while j + 1 < items.len() && items[j].keep_next && !matches!(items[j + 1].kind, Kind::PageBreak) {
+            j += 1;
+            h += items[j].height;
+            if h > text_h {
+                break;
+            }
+        }
+        h
+    };
+    while i < n {
+        let item = &items[i];
+        if matches!(item.kind, Kind::PageBreak) {
+            if !page.is_empty() || !pages.is_empty() {
+                pages.push(std::mem::take(&mut page));
+            }
+            y = 0.0;
+            i += 1;
+            continue;
+        }
+        if page.is_empty() && matches!(item.kind, Kind::Gap { .. }) && !pages.is_empty() && y == 0.0 {
+            // no gap at the top of a page (unless the page starts a chapter)
+            let after_break = i > 0 && matches!(items[i - 1].kind, Kind::PageBreak);
+            if !after_break {
+                i += 1;
+                continue;
+            }
+        }
+        let mut need = if item.keep_next { chain_height(&items, i) } else { item.height };
+        if let Some((line, count)) = item.group {
+            // orphans: the first line of a paragraph needs a second beside it
+            if line == 0 && count >= 2 {
+                need = need.max(item.height + items.get(i + 1).map_or(0.0, |n| n.height));
+            }
+            // widows: the last line should not go over alone
+            if count >= 3 && line + 2 == count && line >= 2 {
+                need = need.max(item.height + items.get(i + 1).map_or(0.0, |n| n.height));
+            }
+        }
+        // a line that ends inside a word should not end the page
+        if let Kind::Text { line, .. } = &item.kind {
+            let more = item.group.is_some_and(|(l, c)| l + 1 < c);
+            if line.hyphenated && more && y + item.height <= text_h + 0.01 {
+                let next = items.get(i + 1).map_or(0.0, |n| n.height);
+                if y + item.height + next > text_h + 0.01 && page.len() > 2 {
+                    need = need.max(item.height + next);
+                }
+            }
+        }
+        let fits = y + need <= text_h + 0.01;
+        if !fits && !page.is_empty() && need <= text_h {
+            pages.push(std::mem::take(&mut page));
+            y = 0.0;
+            if let Some(header) = &item.repeat {
+                for h in header.iter() {
+                    page.push((h.clone(), y));
+                    y += h.height;
+                }
+            }
+            continue;
+        }
+        if !fits && !page.is_empty() && item.height <= text_h && y + item.height > text_h {
+            pages.push(std::mem::take(&mut page));
+            y = 0.0;
+            continue;
+        }
+        page.push((item.clone(), y));
+        y += item.height;
+        i += 1;
+    }
+    if !page.is_empty() {
+        pages.push(page);
+    }
+    pages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line_item(h: f32, group: Option<(usize, usize)>) -> Item {
+        Item {
+            group,
+            ..Item::new(
+                Kind::Text {
+                    line: Line::default(),
+                    x: 0.0,
+                    shade: None,
+                    bars: Vec::new(),
+                },
+                h,
+            )
+        }
+    }
+
+    #[test]
+    fn pages_fill_and_break() {
+        let items: Vec<Item> = (0..25).map(|_| line_item(10.0, None)).collect();
+        let pages = paginate(items, 100.0);
+        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), vec![10, 10, 5]);
+    }
+
+    #[test]
+    fn headings_stay_with_what_follows() {
+        let mut items: Vec<Item> = (0..9).map(|_| line_item(10.0, None)).collect();
+        let mut heading = line_item(10.0, None);
+        heading.keep_next = true;
+        items.push(heading);
+        items.push(line_item(10.0, None));
+        let pages = paginate(items, 100.0);
+        assert_eq!(pages[0].len(), 9, "the heading moved to the next page with its line");
+        assert_eq!(pages[1].len(), 2);
+    }
+
+    #[test]
+    fn no_orphans_or_widows() {
+        // 9 lines, then a paragraph of 4: its first line alone would be an orphan
+        let mut items: Vec<Item> = (0..9).map(|_| line_item(10.0, None)).collect();
+        items.extend((0..4).map(|i| line_item(10.0, Some((i, 4)))));
+        let pages = paginate(items, 100.0);
+        assert_eq!(pages[0].len(), 9);
+        // 7 lines, then a paragraph of 4: its last line alone would be a widow
+        let mut items: Vec<Item> = (0..7).map(|_| line_item(10.0, None)).collect();
+        items.extend((0..4).map(|i| line_item(10.0, Some((i, 4)))));
+        let pages = paginate(items, 100.0);
+        assert_eq!(pages[0].len(), 9, "two lines go over together");
+        assert_eq!(pages[1].len(), 2);
+    }
+
+    #[test]
+    fn table_headers_repeat() {
+        let header = Item::new(
+            Kind::Row(Rc::new(Row {
+                cells: Vec::new(),
+                header: true,
+            })),
+            10.0,
+        );
+        let repeat = Rc::new(vec![header.clone()]);
+        let mut items = vec![header];
+        for _ in 0..15 {
+            let mut row = Item::new(
+                Kind::Row(Rc::new(Row {
+                    cells: Vec::new(),
+                    header: false,
+                })),
+                10.0,
+            );
+            row.repeat = Some(repeat.clone());
+            items.push(row);
+        }
+        let pages = paginate(items, 100.0);
+        assert_eq!(pages.len(), 2);
+        let first_on_second = &pages[1][0].0;
+        assert!(matches!(&first_on_second.kind, Kind::Row(r) if r.header));
+        assert_eq!(pages[1].len(), 7);
+    }
+}

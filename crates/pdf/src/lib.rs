@@ -1,0 +1,1179 @@
+//! The PDF exporter: a small typesetter on printpdf. The bundled DejaVu family (subset to the
+//! glyphs used), greedy line breaking with hyphenation and justification, pages with a title
+//! page, a contents page with page numbers and links, running headers and page numbers, images,
+//! tables with repeated headers, clickable links, and a nested outline. The same book gives
+//! the same bytes.
+
+mod fonts;
+mod layout;
+mod text;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write;
+use std::sync::Mutex;
+
+use hyphenation::{Language, Load, Standard};
+use lopdf::{Dictionary, Object, ObjectId, StringFormat};
+use postbook_core::model::{Book, DateTime, ImageData};
+use postbook_core::{ExportError, Exporter};
+use printpdf::{
+    Actions, BorderArray, Color, ColorArray, Codepoint, DictItem, Destination, ExternalStream,
+    ExternalXObject, FontId, HighlightingMode, Line as PdfLine, LineDashPattern, LinePoint,
+    LinkAnnotation, Op, PaintMode, ParsedFont, PdfDocument, PdfFont, PdfFontHandle, PdfPage,
+    PdfSaveOptions, Point, Pt, Px, Rect, Rgb, TextItem, TextMatrix, XObject, XObjectId,
+    XObjectTransform,
+};
+
+use crate::fonts::{Fonts, Style};
+use crate::layout::{ChapterLayout, Geometry, Item, Kind, Page, heading_ids_of, links_of, paginate};
+use crate::text::{Justify, Line, Span, Target, break_lines};
+
+/// Options of the PDF exporter.
+#[derive(Debug, Clone)]
+pub struct PdfOptions {
+    /// Page width and height in points.
+    pub page: (f32, f32),
+    /// Body text size in points.
+    pub font_size: f32,
+    /// Extra fonts for characters DejaVu lacks (`--font`): (name, bytes).
+    pub fonts: Vec<(String, Vec<u8>)>,
+    /// Look for fonts on the machine for characters no other font has.
+    pub system_fonts: bool,
+}
+
+impl Default for PdfOptions {
+    fn default() -> Self {
+        PdfOptions {
+            page: (595.0, 842.0),
+            font_size: 11.0,
+            fonts: Vec::new(),
+            system_fonts: true,
+        }
+    }
+}
+
+/// A page size from `a4`, `letter`, `a5`, `6x9` (inches) or `WxH` with a unit (`mm`, `in`,
+/// `pt`; millimetres when none), in points.
+pub fn parse_page_size(s: &str) -> Result<(f32, f32), String> {
+    let lower = s.trim().to_ascii_lowercase();
+    let named = match lower.as_str() {
+        "a4" => Some((595.0, 842.0)),
+        "a5" => Some((420.0, 595.0)),
+        "letter" => Some((612.0, 792.0)),
+        "legal" => Some((612.0, 1008.0)),
+        "6x9" => Some((432.0, 648.0)),
+        _ => None,
+    };
+    if let Some(size) = named {
+        return Ok(size);
+    }
+    let (number, unit) = if let Some(n) = lower.strip_suffix("mm") {
+        (n, 72.0 / 25.4)
+    } else if let Some(n) = lower.strip_suffix("in") {
+        (n, 72.0)
+    } else if let Some(n) = lower.strip_suffix("pt") {
+        (n, 1.0)
+    } else {
+        (lower.as_str(), 72.0 / 25.4)
+    };
+    let (w, h) = number
+        .split_once('x')
+        .ok_or_else(|| format!("unknown page size {s:?}: use a4, letter, a5, 6x9 or WxH (e.g. 150x220mm, 5.5x8.5in)"))?;
+    let parse = |v: &str| v.trim().parse::<f32>().ok().filter(|v| v.is_finite() && *v > 0.0);
+    match (parse(w), parse(h)) {
+        (Some(w), Some(h)) => {
+            let (w, h) = (w * unit, h * unit);
+            if !(144.0..=14_400.0).contains(&w) || !(144.0..=14_400.0).contains(&h) {
+                return Err(format!("page size {s:?} is out of range (2 to 200 inches a side)"));
+            }
+            Ok((w, h))
+        }
+        _ => Err(format!("unknown page size {s:?}: use a4, letter, a5, 6x9 or WxH (e.g. 150x220mm, 5.5x8.5in)")),
+    }
+}
+
+/// Writes books as PDF.
+#[derive(Debug, Default)]
+pub struct PdfExporter {
+    options: PdfOptions,
+    warnings: Mutex<Vec<String>>,
+}
+
+impl PdfExporter {
+    /// An exporter with these options.
+    pub fn new(options: PdfOptions) -> Self {
+        PdfExporter {
+            options,
+            warnings: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl Exporter for PdfExporter {
+    fn name(&self) -> &'static str {
+        "pdf"
+    }
+
+    fn extension(&self) -> &'static str {
+        "pdf"
+    }
+
+    fn description(&self) -> &'static str {
+        "PDF for printing, typeset with bundled fonts"
+    }
+
+    fn embeds_images(&self) -> bool {
+        true
+    }
+
+    fn export(&self, book: &Book, out: &mut dyn Write) -> Result<(), ExportError> {
+        let (bytes, warnings) = build(book, &self.options).map_err(ExportError::Format)?;
+        if let Ok(mut list) = self.warnings.lock() {
+            list.extend(warnings);
+        }
+        out.write_all(&bytes)?;
+        out.flush()?;
+        Ok(())
+    }
+
+    fn take_warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
+    }
+}
+
+/// The hyphenation dictionary for a language tag, where one exists.
+fn dictionary(lang: &str) -> Option<Standard> {
+    let lower = lang.to_ascii_lowercase().replace('_', "-");
+    let primary = lower.split('-').next().unwrap_or("");
+    let language = match (primary, lower.as_str()) {
+        (_, "en-gb" | "en-au" | "en-nz" | "en-ie" | "en-za" | "en-in") => Language::EnglishGB,
+        ("en", _) => Language::EnglishUS,
+        ("de", _) => Language::German1996,
+        ("fr", _) => Language::French,
+        ("es", _) => Language::Spanish,
+        ("it", _) => Language::Italian,
+        ("pt", _) => Language::Portuguese,
+        ("nl", _) => Language::Dutch,
+        ("sv", _) => Language::Swedish,
+        ("da", _) => Language::Danish,
+        ("nb" | "no", _) => Language::NorwegianBokmal,
+        ("nn", _) => Language::NorwegianNynorsk,
+        ("fi", _) => Language::Finnish,
+        ("pl", _) => Language::Polish,
+        ("cs", _) => Language::Czech,
+        ("ru", _) => Language::Russian,
+        ("uk", _) => Language::Ukrainian,
+        ("el", _) => Language::GreekMono,
+        ("hu", _) => Language::Hungarian,
+        ("tr", _) => Language::Turkish,
+        ("ca", _) => Language::Catalan,
+        ("ro", _) => Language::Romanian,
+        ("hr", _) => Language::Croatian,
+        ("sl", _) => Language::Slovenian,
+        ("et", _) => Language::Estonian,
+        ("lt", _) => Language::Lithuanian,
+        ("lv", _) => Language::Latvian,
+        ("la", _) => Language::Latin,
+        _ => return None,
+    };
+    Standard::from_embedded(language).ok()
+}
+
+/// Something drawn on a page, before fonts are subset.
+enum Draw {
+    Text {
+        face: usize,
+        size: f32,
+        x: f32,
+        y: f32,
+        color: [f32; 3],
+        glyphs: Vec<(u16, char)>,
+    },
+    Fill {
+        rect: (f32, f32, f32, f32),
+        grey: f32,
+    },
+    Stroke {
+        from: (f32, f32),
+        to: (f32, f32),
+        width: f32,
+        grey: f32,
+    },
+    Image {
+        id: String,
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+    },
+    Link {
+        rect: (f32, f32, f32, f32),
+        target: Target,
+    },
+}
+
+/// Where anchors (chapters and headings) landed: page index and y from the page top.
+type Anchors = HashMap<String, (usize, f32)>;
+
+struct Doc<'a> {
+    fonts: Fonts,
+    geo: Geometry,
+    book: &'a Book,
+    images: BTreeMap<String, String>,
+}
+
+/// The whole book as PDF bytes, and warnings for the user.
+pub fn build(book: &Book, options: &PdfOptions) -> Result<(Vec<u8>, Vec<String>), String> {
+    let fonts = Fonts::new(options.fonts.clone(), options.system_fonts)?;
+    let size = options.font_size.clamp(6.0, 24.0);
+    let (page_w, page_h) = options.page;
+    let margin_x = (page_w * 0.11).clamp(36.0, 90.0);
+    let geo = Geometry {
+        page_w,
+        page_h,
+        margin_x,
+        margin_top: (page_h * 0.09).clamp(40.0, 86.0),
+        margin_bottom: (page_h * 0.09).clamp(40.0, 86.0),
+        size,
+    };
+    let dict = dictionary(&book.meta.language);
+    let by_link = links_of(book);
+    let heading_ids = heading_ids_of(book);
+
+    // the chapters, laid out and broken into pages
+    let mut flow = Vec::new();
+    let mut missing_images = 0;
+    for (i, chapter) in book.chapters.iter().enumerate() {
+        let mut layout = ChapterLayout::new(&fonts, dict.as_ref(), geo, book, &by_link, &heading_ids, i);
+        flow.extend(layout.chapter(chapter));
+        missing_images += layout.missing_images;
+    }
+    let chapter_pages = paginate(flow, geo.text_h());
+
+    // front matter for a book of several posts: title page and contents
+    let mut doc = Doc {
+        fonts,
+        geo,
+        book,
+        images: BTreeMap::new(),
+    };
+    let mut pages: Vec<Page> = Vec::new();
+    let multi = book.chapters.len() > 1;
+    if multi {
+        let chapter_starts = anchors_of(&chapter_pages, 0);
+        let probe = doc.front_matter(&chapter_starts, 0);
+        let front = paginate(probe, geo.text_h()).len();
+        let final_front = paginate(doc.front_matter(&chapter_starts, front), geo.text_h());
+        debug_assert_eq!(final_front.len(), front);
+        pages.extend(final_front);
+    }
+    let offset = pages.len();
+    let title_pages = if multi { 1 } else { 0 };
+    pages.extend(chapter_pages);
+    let anchors = anchors_of(&pages, 0);
+
+    // draw every page
+    let mut drawn: Vec<Vec<Draw>> = Vec::new();
+    let chapter_of_page = chapter_of_pages(&pages, book.chapters.len());
+    for (n, page) in pages.iter().enumerate() {
+        let mut draws = Vec::new();
+        for (item, top) in page {
+            doc.draw_item(item, *top, &mut draws);
+        }
+        let is_title = n < title_pages;
+        let chapter_first = page.iter().any(|(i, _)| matches!(&i.anchor, Some((id, _, 0)) if id.starts_with("chapter-")));
+        if !is_title {
+            doc.page_number(n + 1, &mut draws);
+            if n >= offset && !chapter_first {
+                if let Some(c) = chapter_of_page[n] {
+                    let title = book.chapters[c].meta.title_text();
+                    doc.running_header(&title, &mut draws);
+                }
+            }
+        }
+        drawn.push(draws);
+    }
+    let missing: Vec<char> = doc.fonts.missing.borrow().iter().copied().collect();
+    let mut warnings = Vec::new();
+    if !missing.is_empty() {
+        let list: String = missing.iter().take(40).map(|c| format!("{c} (U+{:04X}) ", *c as u32)).collect();
+        warnings.push(format!(
+            "{} characters are in no font (bundled, --font or on this machine) and print as boxes: {}{}",
+            missing.len(),
+            list.trim_end(),
+            if missing.len() > 40 { " …" } else { "" }
+        ));
+    }
+    let _ = missing_images;
+    let bytes = doc.finish(drawn, &anchors)?;
+    Ok((bytes, warnings))
+}
+
+/// Which chapter each page belongs to (by the chapter anchors seen so far).
+fn chapter_of_pages(pages: &[Page], chapters: usize) -> Vec<Option<usize>> {
+    let mut current = None;
+    pages
+        .iter()
+        .map(|page| {
+            for (item, _) in page {
+                if let Some((id, _, 0)) = &item.anchor {
+                    if let Some(n) = id.strip_prefix("chapter-").and_then(|n| n.parse::<usize>().ok()) {
+                        if n < chapters {
+                            current = Some(n);
+                        }
+                    }
+                }
+            }
+            current
+        })
+        .collect()
+}
+
+fn anchors_of(pages: &[Page], offset: usize) -> Anchors {
+    let mut map = HashMap::new();
+    for (n, page) in pages.iter().enumerate() {
+        for (item, top) in page {
+            if let Some((id, _, _)) = &item.anchor {
+                if !id.is_empty() {
+                    map.entry(id.clone()).or_insert((n + offset, *top));
+                }
+            }
+        }
+    }
+    map
+}
+
+impl Doc<'_> {
+    fn line_of(&self, spans: &[Span], width: f32, justify: Justify) -> Vec<Line> {
+        break_lines(&self.fonts, spans, width, width, justify, None)
+    }
+
+    fn span(&self, text: &str, style: Style, size: f32) -> Span {
+        Span {
+            text: text.to_string(),
+            style,
+            size,
+            rise: 0.0,
+            color: [0.0; 3],
+            link: None,
+        }
+    }
+
+    /// The title page and the contents, with chapter page numbers counted from `front` pages
+    /// of front matter.
+    fn front_matter(&self, chapter_starts: &Anchors, front: usize) -> Vec<Item> {
+        let geo = self.geo;
+        let w = geo.text_w();
+        let meta = &self.book.meta;
+        let mut items = Vec::new();
+        let text_item = |line: Line, h: f32, x: f32| Item {
+            kind: Kind::Text {
+                line,
+                x,
+                shade: None,
+                bars: Vec::new(),
+            },
+            height: h,
+            keep_next: false,
+            group: None,
+            anchor: None,
+            repeat: None,
+        };
+        let gap = |h: f32| Item {
+            kind: Kind::Gap {
+                shade: None,
+                bars: Vec::new(),
+            },
+            height: h,
+            keep_next: false,
+            group: None,
+            anchor: None,
+            repeat: None,
+        };
+        items.push(Item {
+            kind: Kind::PageBreak,
+            ..gap(0.0)
+        });
+        items.push(gap(geo.text_h() * 0.25));
+        let tsize = geo.size * 2.6;
+        for line in self.line_of(&[self.span(&meta.title, Style::Bold, tsize)], w, Justify::Center) {
+            items.push(text_item(line, tsize * 1.2, 0.0));
+        }
+        items.push(gap(geo.size * 2.0));
+        if !meta.authors.is_empty() {
+            let size = geo.size * 1.4;
+            for line in self.line_of(&[self.span(&meta.authors.join(", "), Style::Italic, size)], w, Justify::Center) {
+                items.push(text_item(line, size * 1.4, 0.0));
+            }
+        }
+        let dates: Vec<DateTime> = self.book.chapters.iter().filter_map(|c| c.meta.date).collect();
+        if let (Some(first), Some(last)) = (dates.iter().min(), dates.iter().max()) {
+            let span = if first.date_long() == last.date_long() {
+                first.date_long()
+            } else {
+                format!("{} \u{2013} {}", first.date_long(), last.date_long())
+            };
+            let text = format!("{} posts \u{b7} {span}", self.book.chapters.len());
+            items.push(gap(geo.size));
+            for line in self.line_of(&[self.span(&text, Style::Regular, geo.size)], w, Justify::Center) {
+                items.push(text_item(line, geo.size * 1.4, 0.0));
+            }
+        }
+        if let Some(source) = &meta.source {
+            for line in self.line_of(&[self.span(source, Style::Regular, geo.size * 0.9)], w, Justify::Center) {
+                items.push(text_item(line, geo.size * 1.4, 0.0));
+            }
+        }
+        // contents
+        items.push(Item {
+            kind: Kind::PageBreak,
+            ..gap(0.0)
+        });
+        let hsize = geo.size * 1.6;
+        for line in self.line_of(&[self.span("Contents", Style::Bold, hsize)], w, Justify::Left) {
+            items.push(text_item(line, hsize * 1.6, 0.0));
+        }
+        items.push(gap(geo.size * 0.5));
+        let number_w = self.line_of(&[self.span("0000", Style::Regular, geo.size)], 1e6, Justify::Left)
+            .first()
+            .map_or(30.0, |l| l.width);
+        for (i, chapter) in self.book.chapters.iter().enumerate() {
+            let target = Target::Internal {
+                chapter: i,
+                anchor: None,
+            };
+            let mut title = self.span(&chapter.meta.title_text(), Style::Regular, geo.size);
+            title.link = Some(target.clone());
+            let mut lines = break_lines(&self.fonts, &[title], w - number_w - geo.size * 1.5, w - number_w - geo.size * 1.5, Justify::Left, None);
+            let page = chapter_starts
+                .get(&format!("chapter-{i}"))
+                .map_or(0, |(p, _)| p + front + 1);
+            let mut number = self.span(&page.to_string(), Style::Regular, geo.size);
+            number.link = Some(target);
+            let num_line = self.line_of(&[number], 1e6, Justify::Left).pop().unwrap_or_default();
+            if let Some(last) = lines.last_mut() {
+                for mut p in num_line.pieces {
+                    p.x = w - num_line.width + p.x;
+                    last.pieces.push(p);
+                }
+            }
+            let n = lines.len();
+            for (j, line) in lines.into_iter().enumerate() {
+                let mut item = text_item(line, geo.size * 1.45, 0.0);
+                item.keep_next = j + 1 < n;
+                items.push(item);
+            }
+            items.push(gap(geo.size * 0.25));
+        }
+        items
+    }
+
+    fn page_number(&self, n: usize, out: &mut Vec<Draw>) {
+        let size = self.geo.size * 0.85;
+        let line = self.line_of(&[self.span(&n.to_string(), Style::Regular, size)], 1e6, Justify::Left).pop().unwrap_or_default();
+        let x = self.geo.margin_x + (self.geo.text_w() - line.width) / 2.0;
+        let y = self.geo.margin_bottom * 0.5;
+        self.draw_line(&line, x, y, out);
+    }
+
+    fn running_header(&self, title: &str, out: &mut Vec<Draw>) {
+        let size = self.geo.size * 0.8;
+        let mut span = self.span(title, Style::Italic, size);
+        span.color = [0.35, 0.35, 0.35];
+        let w = self.geo.text_w();
+        let mut line = self.line_of(&[span], 1e6, Justify::Left).pop().unwrap_or_default();
+        if line.width > w {
+            // cut to fit, with an ellipsis
+            let mut text: String = title.chars().collect();
+            while !text.is_empty() && line.width > w {
+                let keep = text.chars().count() * 9 / 10;
+                text = text.chars().take(keep.max(1).min(text.chars().count() - 1)).collect();
+                let mut s = self.span(&format!("{}\u{2026}", text.trim_end()), Style::Italic, size);
+                s.color = [0.35, 0.35, 0.35];
+                line = self.line_of(&[s], 1e6, Justify::Left).pop().unwrap_or_default();
+            }
+        }
+        let x = self.geo.margin_x + (w - line.width) / 2.0;
+        let y = self.geo.page_h - self.geo.margin_top * 0.55;
+        self.draw_line(&line, x, y, out);
+        out.push(Draw::Stroke {
+            from: (self.geo.margin_x, y - size * 0.5),
+            to: (self.geo.margin_x + w, y - size * 0.5),
+            width: 0.3,
+            grey: 0.6,
+        });
+    }
+
+    /// Draws a line with its baseline at `y` (page coordinates, from the bottom).
+    fn draw_line(&self, line: &Line, x: f32, y: f32, out: &mut Vec<Draw>) {
+        let mut link_runs: Vec<(Target, f32, f32, f32)> = Vec::new();
+        for p in &line.pieces {
+            // split into runs of one face
+            let mut run: Vec<(u16, char)> = Vec::new();
+            let mut run_face = None;
+            let mut run_x = x + p.x;
+            let mut pen = x + p.x;
+            let mut glyphs = p.glyphs.clone();
+            if p.space_after {
+                let (face, gid) = self.fonts.resolve(p.style, ' ');
+                glyphs.push((face, gid, ' '));
+            }
+            for (face, gid, c) in glyphs {
+                if run_face != Some(face) {
+                    if let Some(f) = run_face {
+                        out.push(Draw::Text {
+                            face: f,
+                            size: p.size,
+                            x: run_x,
+                            y: y + p.rise,
+                            color: p.color,
+                            glyphs: std::mem::take(&mut run),
+                        });
+                    }
+                    run_face = Some(face);
+                    run_x = pen;
+                }
+                run.push((gid, c));
+                pen += self.fonts.advance(face, gid) * p.size;
+            }
+            if let (Some(f), false) = (run_face, run.is_empty()) {
+                out.push(Draw::Text {
+                    face: f,
+                    size: p.size,
+                    x: run_x,
+                    y: y + p.rise,
+                    color: p.color,
+                    glyphs: run,
+                });
+            }
+            if let Some(target) = &p.link {
+                match link_runs.last_mut() {
+                    Some((t, _, end, size)) if t == target => {
+                        *end = x + p.x + p.width;
+                        *size = size.max(p.size);
+                    }
+                    _ => link_runs.push((target.clone(), x + p.x, x + p.x + p.width, p.size)),
+                }
+            }
+        }
+        for (target, from, to, size) in link_runs {
+            out.push(Draw::Link {
+                rect: (from, y - size * 0.25, to - from, size * 1.1),
+                target,
+            });
+        }
+    }
+
+    fn image_id(&mut self, key: &str) -> Option<String> {
+        if let Some(id) = self.images.get(key) {
+            return Some(id.clone());
+        }
+        self.book.images.get(key)?;
+        let id = format!("Im{}", self.images.len() + 1);
+        self.images.insert(key.to_string(), id.clone());
+        Some(id)
+    }
+
+    fn draw_item(&mut self, item: &Item, top: f32, out: &mut Vec<Draw>) {
+        let geo = self.geo;
+        let left = geo.margin_x;
+        let y_top = geo.page_h - geo.margin_top - top;
+        let bars = |bars: &[f32], out: &mut Vec<Draw>| {
+            for b in bars {
+                out.push(Draw::Fill {
+                    rect: (left + b, y_top - item.height, 1.5, item.height),
+                    grey: 0.7,
+                });
+            }
+        };
+        match &item.kind {
+            Kind::Text { line, x, shade, bars: b } => {
+                if let Some((sx, sw)) = shade {
+                    out.push(Draw::Fill {
+                        rect: (left + sx, y_top - item.height, *sw, item.height),
+                        grey: 0.94,
+                    });
+                }
+                bars(b, out);
+                let baseline = y_top - item.height + (item.height - line.ascent - line.descent) / 2.0 + line.descent;
+                self.draw_line(line, left + x, baseline, out);
+            }
+            Kind::Gap { shade, bars: b } => {
+                if let Some((sx, sw)) = shade {
+                    out.push(Draw::Fill {
+                        rect: (left + sx, y_top - item.height, *sw, item.height),
+                        grey: 0.94,
+                    });
+                }
+                bars(b, out);
+            }
+            Kind::Image { key, x, w } => {
+                if let Some(id) = self.image_id(key) {
+                    out.push(Draw::Image {
+                        id,
+                        x: left + x,
+                        y: y_top - item.height,
+                        w: *w,
+                        h: item.height,
+                    });
+                }
+            }
+            Kind::Rule { x, w } => {
+                let y = y_top - item.height / 2.0;
+                out.push(Draw::Stroke {
+                    from: (left + x, y),
+                    to: (left + x + w, y),
+                    width: 0.6,
+                    grey: 0.45,
+                });
+            }
+            Kind::Row(row) => {
+                for (cx, cw, lines) in &row.cells {
+                    if row.header {
+                        out.push(Draw::Fill {
+                            rect: (*cx, y_top - item.height, *cw, item.height),
+                            grey: 0.92,
+                        });
+                    }
+                    for (dy, line) in lines {
+                        let h = crate::layout::line_height(line, geo.size * 0.88);
+                        let baseline = y_top - dy - h + (h - line.ascent - line.descent) / 2.0 + line.descent;
+                        self.draw_line(line, cx + geo.size * 0.88 * 0.4, baseline, out);
+                    }
+                    let (x0, x1, y0, y1) = (*cx, cx + cw, y_top - item.height, y_top);
+                    for (from, to) in [((x0, y0), (x1, y0)), ((x0, y1), (x1, y1)), ((x0, y0), (x0, y1)), ((x1, y0), (x1, y1))] {
+                        out.push(Draw::Stroke {
+                            from,
+                            to,
+                            width: 0.4,
+                            grey: 0.55,
+                        });
+                    }
+                }
+            }
+            Kind::PageBreak => {}
+        }
+    }
+
+    /// Subsets the fonts, embeds images, writes the pages, the outline and the metadata.
+    fn finish(self, pages: Vec<Vec<Draw>>, anchors: &Anchors) -> Result<Vec<u8>, String> {
+        let geo = self.geo;
+        let meta = &self.book.meta;
+        // glyphs used per face
+        let mut used: BTreeMap<usize, BTreeSet<u16>> = BTreeMap::new();
+        let mut chars: BTreeMap<(usize, u16), char> = BTreeMap::new();
+        for page in &pages {
+            for d in page {
+                if let Draw::Text { face, glyphs, .. } = d {
+                    let set = used.entry(*face).or_default();
+                    for (g, c) in glyphs {
+                        set.insert(*g);
+                        chars.entry((*face, *g)).or_insert(*c);
+                    }
+                }
+            }
+        }
+        let mut doc = PdfDocument::new(&meta.title);
+        let mut remap: BTreeMap<usize, BTreeMap<u16, u16>> = BTreeMap::new();
+        for (face, gids) in &used {
+            let (name, bytes, _, _) = self.fonts.face_data(*face);
+            let (subset, map) = subset_font(&bytes, gids)?;
+            let mut warnings = Vec::new();
+            let mut parsed = ParsedFont::from_bytes(&subset, 0, &mut warnings)
+                .ok_or_else(|| format!("the subset of {name} cannot be read back"))?;
+            parsed.font_name = Some(format!("{}+{name}", subset_tag(*face, gids)));
+            doc.resources.fonts.map.insert(FontId(format!("F{face}")), PdfFont::new(parsed));
+            remap.insert(*face, map);
+        }
+        for (key, id) in &self.images {
+            if let Some(data) = self.book.images.get(key) {
+                if let Some(xobject) = image_xobject(data) {
+                    doc.resources.xobjects.map.insert(XObjectId(id.clone()), xobject);
+                }
+            }
+        }
+        let page_count = pages.len();
+        let chapter_page = |chapter: usize, anchor: &Option<String>| -> Option<(usize, f32)> {
+            let key = anchor.clone().unwrap_or_else(|| format!("chapter-{chapter}"));
+            anchors
+                .get(&key)
+                .or_else(|| anchors.get(&format!("chapter-{chapter}")))
+                .copied()
+        };
+        for page in pages {
+            let mut ops = Vec::new();
+            for d in page {
+                match d {
+                    Draw::Fill { rect, grey } => {
+                        ops.push(Op::SaveGraphicsState);
+                        ops.push(Op::SetFillColor { col: grey_color(grey) });
+                        ops.push(Op::DrawRectangle {
+                            rectangle: Rect {
+                                x: Pt(rect.0),
+                                y: Pt(rect.1),
+                                width: Pt(rect.2),
+                                height: Pt(rect.3),
+                                mode: Some(PaintMode::Fill),
+                                winding_order: None,
+                            },
+                        });
+                        ops.push(Op::RestoreGraphicsState);
+                    }
+                    Draw::Stroke { from, to, width, grey } => {
+                        ops.push(Op::SaveGraphicsState);
+                        ops.push(Op::SetOutlineColor { col: grey_color(grey) });
+                        ops.push(Op::SetOutlineThickness { pt: Pt(width) });
+                        ops.push(Op::SetLineDashPattern {
+                            dash: LineDashPattern::default(),
+                        });
+                        ops.push(Op::DrawLine {
+                            line: PdfLine {
+                                points: vec![
+                                    LinePoint {
+                                        p: Point { x: Pt(from.0), y: Pt(from.1) },
+                                        bezier: false,
+                                    },
+                                    LinePoint {
+                                        p: Point { x: Pt(to.0), y: Pt(to.1) },
+                                        bezier: false,
+                                    },
+                                ],
+                                is_closed: false,
+                            },
+                        });
+                        ops.push(Op::RestoreGraphicsState);
+                    }
+                    Draw::Text { face, size, x, y, color, glyphs } => {
+                        let map = &remap[&face];
+                        let cps: Vec<Codepoint> = glyphs
+                            .iter()
+                            .map(|(g, c)| Codepoint::with_cid(map.get(g).copied().unwrap_or(0), 0.0, c.to_string()))
+                            .collect();
+                        ops.push(Op::StartTextSection);
+                        ops.push(Op::SetFont {
+                            font: PdfFontHandle::External(FontId(format!("F{face}"))),
+                            size: Pt(size),
+                        });
+                        ops.push(Op::SetFillColor {
+                            col: Color::Rgb(Rgb::new(color[0], color[1], color[2], None)),
+                        });
+                        ops.push(Op::SetTextMatrix {
+                            matrix: TextMatrix::Translate(Pt(x), Pt(y)),
+                        });
+                        ops.push(Op::ShowText {
+                            items: vec![TextItem::GlyphIds(cps)],
+                        });
+                        ops.push(Op::EndTextSection);
+                    }
+                    Draw::Image { id, x, y, w, h } => {
+                        ops.push(Op::UseXobject {
+                            id: XObjectId(id),
+                            transform: XObjectTransform {
+                                translate_x: Some(Pt(x)),
+                                translate_y: Some(Pt(y)),
+                                scale_x: Some(w),
+                                scale_y: Some(h),
+                                no_auto_scale: true,
+                                ..Default::default()
+                            },
+                        });
+                    }
+                    Draw::Link { rect, target } => {
+                        let action = match &target {
+                            Target::Uri(u) => Some(Actions::Uri(u.clone())),
+                            Target::Internal { chapter, anchor } => chapter_page(*chapter, anchor).map(|(p, top)| {
+                                Actions::Goto(Destination::Xyz {
+                                    page: p + 1,
+                                    left: Some(0.0),
+                                    top: Some(geo.page_h - geo.margin_top - top + geo.size),
+                                    zoom: None,
+                                })
+                            }),
+                        };
+                        if let Some(action) = action {
+                            ops.push(Op::LinkAnnotation {
+                                link: LinkAnnotation::new(
+                                    Rect {
+                                        x: Pt(rect.0),
+                                        y: Pt(rect.1),
+                                        width: Pt(rect.2),
+                                        height: Pt(rect.3),
+                                        mode: None,
+                                        winding_order: None,
+                                    },
+                                    action,
+                                    Some(BorderArray::Solid([0.0, 0.0, 0.0])),
+                                    Some(ColorArray::Transparent),
+                                    Some(HighlightingMode::Invert),
+                                ),
+                            });
+                        }
+                    }
+                }
+            }
+            let r = || Rect::from_wh(Pt(geo.page_w), Pt(geo.page_h));
+            doc.pages.push(PdfPage {
+                media_box: r(),
+                trim_box: r(),
+                crop_box: r(),
+                ops,
+            });
+        }
+        // document information
+        let info = &mut doc.metadata.info;
+        info.document_title = meta.title.clone();
+        info.author = meta.authors.join(", ");
+        info.subject = meta.description.clone().unwrap_or_default();
+        let mut keywords: Vec<String> = Vec::new();
+        for c in &self.book.chapters {
+            for k in c.meta.categories.iter().chain(&c.meta.tags) {
+                if !keywords.contains(k) {
+                    keywords.push(k.clone());
+                }
+            }
+        }
+        info.keywords = keywords;
+        info.creator = "postbook".into();
+        info.producer = concat!("postbook ", env!("CARGO_PKG_VERSION"), " (printpdf)").into();
+        let stamp = |d: Option<DateTime>| {
+            let secs = d.map_or(0, unix_seconds);
+            printpdf::date::OffsetDateTime::from_unix_timestamp(secs)
+                .unwrap_or_else(|_| printpdf::date::OffsetDateTime::from_unix_timestamp(0).expect("epoch"))
+        };
+        info.creation_date = stamp(meta.date);
+        info.modification_date = stamp(meta.modified.or(meta.date));
+        info.metadata_date = stamp(meta.modified.or(meta.date));
+
+        let opts = PdfSaveOptions {
+            optimize: true,
+            subset_fonts: false,
+            secure: true,
+            image_optimization: None,
+        };
+        let mut warnings = Vec::new();
+        let mut lo = doc.to_lopdf_document(&opts, &mut warnings);
+        // a nested outline in book order: chapters, their headings below
+        let outline = outline_tree(self.book, anchors, page_count);
+        add_outline(&mut lo, &outline, geo);
+        let id = content_id(self.book, page_count);
+        lo.trailer.set(
+            "ID",
+            Object::Array(vec![
+                Object::String(id.clone(), StringFormat::Hexadecimal),
+                Object::String(id, StringFormat::Hexadecimal),
+            ]),
+        );
+        lo.compress();
+        let mut out = Vec::new();
+        lo.save_to(&mut out).map_err(|e| format!("PDF: {e}"))?;
+        Ok(out)
+    }
+}
+
+fn grey_color(grey: f32) -> Color {
+    Color::Rgb(Rgb::new(grey, grey, grey, None))
+}
+
+/// Seconds since 1970 of a UTC date.
+fn unix_seconds(d: DateTime) -> i64 {
+    let (y, m, day) = (i64::from(d.year), i64::from(d.month), i64::from(d.day));
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + i64::from(d.hour) * 3600 + i64::from(d.minute) * 60 + i64::from(d.second.min(59))
+}
+
+/// Six capital letters from the face and its glyphs: the subset tag PDF readers expect.
+fn subset_tag(face: usize, gids: &BTreeSet<u16>) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ face as u64;
+    for g in gids {
+        for b in g.to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    (0..6)
+        .map(|i| (b'A' + ((h >> (i * 5)) % 26) as u8) as char)
+        .collect()
+}
+
+/// The font cut down to `used` glyphs; the map gives each old glyph id its new one.
+fn subset_font(bytes: &[u8], used: &BTreeSet<u16>) -> Result<(Vec<u8>, BTreeMap<u16, u16>), String> {
+    use allsorts::binary::read::ReadScope;
+    use allsorts::font_data::FontData;
+    use allsorts::subset::{CmapTarget, SubsetProfile, subset};
+    let ids: Vec<u16> = std::iter::once(0)
+        .chain(used.iter().copied().filter(|&g| g != 0))
+        .collect();
+    let file = ReadScope::new(bytes)
+        .read::<FontData<'_>>()
+        .map_err(|e| format!("font: {e}"))?;
+    let provider = file.table_provider(0).map_err(|e| format!("font: {e}"))?;
+    let out = subset(&provider, &ids, &SubsetProfile::Pdf, CmapTarget::Unicode).map_err(|e| format!("font subset: {e}"))?;
+    Ok((out, ids.iter().enumerate().map(|(new, &old)| (old, new as u16)).collect()))
+}
+
+/// An image as a PDF XObject: JPEG as it is (DCTDecode), anything else decoded and kept
+/// lossless (Flate), transparency flattened onto white paper.
+fn image_xobject(data: &ImageData) -> Option<XObject> {
+    let name = |s: &str| DictItem::Name(s.as_bytes().to_vec());
+    let mut dict = BTreeMap::new();
+    dict.insert("Type".to_string(), name("XObject"));
+    dict.insert("Subtype".to_string(), name("Image"));
+    dict.insert("BitsPerComponent".to_string(), DictItem::Int(8));
+    let (w, h, content, compress) = if data.media_type == "image/jpeg" {
+        let components = jpeg_components(&data.data).unwrap_or(3);
+        let space = match components {
+            1 => "DeviceGray",
+            4 => "DeviceCMYK",
+            _ => "DeviceRGB",
+        };
+        dict.insert("ColorSpace".to_string(), name(space));
+        dict.insert("Filter".to_string(), name("DCTDecode"));
+        if components == 4 {
+            // Adobe CMYK JPEGs are stored inverted
+            dict.insert(
+                "Decode".to_string(),
+                DictItem::Array([1, 0, 1, 0, 1, 0, 1, 0].iter().map(|v| DictItem::Int(*v)).collect()),
+            );
+        }
+        (data.width, data.height, data.data.as_ref().clone(), false)
+    } else {
+        let img = image::load_from_memory(&data.data).ok()?;
+        let rgba = img.to_rgba8();
+        let (w, h) = rgba.dimensions();
+        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+        for px in rgba.pixels() {
+            let a = u32::from(px.0[3]);
+            for c in &px.0[..3] {
+                rgb.push(((u32::from(*c) * a + 255 * (255 - a)) / 255) as u8);
+            }
+        }
+        dict.insert("ColorSpace".to_string(), name("DeviceRGB"));
+        (w, h, rgb, true)
+    };
+    dict.insert("Width".to_string(), DictItem::Int(i64::from(w)));
+    dict.insert("Height".to_string(), DictItem::Int(i64::from(h)));
+    Some(XObject::External(ExternalXObject {
+        stream: ExternalStream {
+            dict,
+            content,
+            compress,
+        },
+        width: Some(Px(w as usize)),
+        height: Some(Px(h as usize)),
+        dpi: None,
+    }))
+}
+
+fn jpeg_components(bytes: &[u8]) -> Option<u8> {
+    let mut i = 2;
+    while i + 9 < bytes.len() {
+        if bytes[i] != 0xFF {
+            return None;
+        }
+        let marker = bytes[i + 1];
+        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+        if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            return bytes.get(i + 9).copied();
+        }
+        i += 2 + len;
+    }
+    None
+}
+
+/// An outline entry.
+struct Node {
+    title: String,
+    page: usize,
+    top: f32,
+    children: Vec<Node>,
+}
+
+fn outline_tree(book: &Book, anchors: &Anchors, pages: usize) -> Vec<Node> {
+    let mut out = Vec::new();
+    for (i, chapter) in book.chapters.iter().enumerate() {
+        let Some(&(page, top)) = anchors.get(&format!("chapter-{i}")) else {
+            continue;
+        };
+        let mut node = Node {
+            title: chapter.meta.title_text(),
+            page,
+            top,
+            children: Vec::new(),
+        };
+        // headings, nested by level under the chapter
+        let mut stack: Vec<(u8, Node)> = Vec::new();
+        let headings = collect_headings(&chapter.blocks);
+        for (level, id, title) in headings {
+            let Some(&(page, top)) = anchors.get(&id) else { continue };
+            if page >= pages {
+                continue;
+            }
+            let n = Node {
+                title,
+                page,
+                top,
+                children: Vec::new(),
+            };
+            while let Some((l, _)) = stack.last() {
+                if *l >= level {
+                    let (_, done) = stack.pop().expect("non-empty");
+                    match stack.last_mut() {
+                        Some((_, parent)) => parent.children.push(done),
+                        None => node.children.push(done),
+                    }
+                } else {
+                    break;
+                }
+            }
+            stack.push((level, n));
+        }
+        while let Some((_, done)) = stack.pop() {
+            match stack.last_mut() {
+                Some((_, parent)) => parent.children.push(done),
+                None => node.children.push(done),
+            }
+        }
+        out.push(node);
+    }
+    out
+}
+
+fn collect_headings(blocks: &[postbook_core::model::Block]) -> Vec<(u8, String, String)> {
+    use postbook_core::model::Block;
+    let mut out = Vec::new();
+    for b in blocks {
+        match b {
+            Block::Heading { level, id, content } => {
+                out.push((*level, id.clone(), postbook_core::model::inlines_text(content)))
+            }
+            Block::Div { blocks, .. } => out.extend(collect_headings(blocks)),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn utf16(s: &str) -> Object {
+    let mut b = vec![0xFE, 0xFF];
+    for u in s.encode_utf16() {
+        b.extend_from_slice(&u.to_be_bytes());
+    }
+    Object::String(b, StringFormat::Hexadecimal)
+}
+
+fn add_outline(doc: &mut lopdf::Document, tree: &[Node], geo: Geometry) {
+    if tree.is_empty() {
+        return;
+    }
+    let pages = doc.get_pages();
+    fn add(
+        doc: &mut lopdf::Document,
+        pages: &BTreeMap<u32, ObjectId>,
+        parent: ObjectId,
+        items: &[Node],
+        geo: Geometry,
+    ) -> (Option<ObjectId>, Option<ObjectId>, i64) {
+        let ids: Vec<ObjectId> = items.iter().map(|_| doc.new_object_id()).collect();
+        let mut total = 0;
+        for (i, it) in items.iter().enumerate() {
+            let mut d = Dictionary::new();
+            d.set("Title", utf16(&it.title));
+            d.set("Parent", Object::Reference(parent));
+            if i > 0 {
+                d.set("Prev", Object::Reference(ids[i - 1]));
+            }
+            if i + 1 < ids.len() {
+                d.set("Next", Object::Reference(ids[i + 1]));
+            }
+            let page = pages
+                .get(&(it.page as u32 + 1))
+                .copied()
+                .map(Object::Reference)
+                .unwrap_or(Object::Null);
+            let top = geo.page_h - geo.margin_top - it.top + geo.size;
+            d.set(
+                "Dest",
+                Object::Array(vec![page, Object::Name(b"XYZ".to_vec()), Object::Null, Object::Real(top), Object::Null]),
+            );
+            let (f, l, n) = add(doc, pages, ids[i], &it.children, geo);
+            if let (Some(f), Some(l)) = (f, l) {
+                d.set("First", Object::Reference(f));
+                d.set("Last", Object::Reference(l));
+                d.set("Count", Object::Integer(-n));
+            }
+            doc.set_object(ids[i], d);
+            total += 1;
+        }
+        (ids.first().copied(), ids.last().copied(), total)
+    }
+    let root = doc.new_object_id();
+    let (f, l, n) = add(doc, &pages, root, tree, geo);
+    let mut od = Dictionary::new();
+    od.set("Type", Object::Name(b"Outlines".to_vec()));
+    if let (Some(f), Some(l)) = (f, l) {
+        od.set("First", Object::Reference(f));
+        od.set("Last", Object::Reference(l));
+    }
+    od.set("Count", Object::Integer(n));
+    doc.set_object(root, od);
+    if let Ok(catalog) = doc.catalog_mut() {
+        catalog.set("Outlines", Object::Reference(root));
+        catalog.set("PageMode", Object::Name(b"UseOutlines".to_vec()));
+    }
+}
+
+/// A file identifier from the posts: the same input, the same identifier.
+fn content_id(book: &Book, pages: usize) -> Vec<u8> {
+    let mut h1: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h2: u64 = 0x8422_2325_cbf2_9ce4;
+    let mut feed = |bytes: &[u8]| {
+        for b in bytes {
+            h1 ^= u64::from(*b);
+            h1 = h1.wrapping_mul(0x0100_0000_01b3);
+            h2 = h2.rotate_left(5) ^ u64::from(*b);
+            h2 = h2.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    };
+    feed(book.meta.title.as_bytes());
+    for c in &book.chapters {
+        feed(&c.meta.id.to_le_bytes());
+        feed(c.meta.modified.map(|d| d.to_string()).unwrap_or_default().as_bytes());
+    }
+    feed(&pages.to_le_bytes());
+    let mut id = h1.to_be_bytes().to_vec();
+    id.extend_from_slice(&h2.to_be_bytes());
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_sizes() {
+        assert_eq!(parse_page_size("A4"), Ok((595.0, 842.0)));
+        assert_eq!(parse_page_size("letter"), Ok((612.0, 792.0)));
+        assert_eq!(parse_page_size("6x9"), Ok((432.0, 648.0)));
+        let (w, h) = parse_page_size("150x220mm").expect("mm");
+        assert!((w - 425.2).abs() < 0.1 && (h - 623.6).abs() < 0.1);
+        assert_eq!(parse_page_size("5.5x8.5in"), Ok((396.0, 612.0)));
+        assert!(parse_page_size("huge").is_err());
+        assert!(parse_page_size("0x9in").is_err());
+        assert!(parse_page_size("1x1").is_err(), "too small");
+    }
+
+    #[test]
+    fn dictionaries() {
+        assert!(dictionary("en").is_some());
+        assert!(dictionary("de-DE").is_some());
+        assert!(dictionary("xx").is_none());
+    }
+}
