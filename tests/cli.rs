@@ -44,6 +44,7 @@ fn help_version_and_formats() {
     assert!(out.status.success());
     let listing = stdout(&out);
     assert!(listing.contains("\ntxt    .txt"), "{listing}");
+    assert!(listing.contains("\npdf    .pdf"), "{listing}");
     assert!(listing.starts_with("epub   .epub"), "{listing}");
 }
 
@@ -68,7 +69,7 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out).trim(),
-        "postbook: error: unknown format 'docx' (available: epub, txt, or all)"
+        "postbook: error: unknown format 'docx' (available: epub, pdf, txt, or all)"
     );
     let out = run(&["convert", &fixture(SEED), "-o", "book.mobi"]);
     assert_eq!(out.status.code(), Some(2));
@@ -128,7 +129,11 @@ fn default_output_is_the_current_folder() {
     let out = run_in(dir.path(), &["convert", &fixture(SEED), "-f", "all"], None);
     assert!(out.status.success(), "{}", stderr(&out));
     let epub = SEED_FILE.replace(".txt", ".epub");
-    assert_eq!(files_in(dir.path()), vec![epub.as_str(), SEED_FILE]);
+    let pdf = SEED_FILE.replace(".txt", ".pdf");
+    assert_eq!(
+        files_in(dir.path()),
+        vec![epub.as_str(), pdf.as_str(), SEED_FILE]
+    );
 }
 
 #[test]
@@ -595,10 +600,17 @@ fn site_failures_are_one_line_errors() {
         20,
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = run_in(dir.path(), &["convert", &base, "-f", "txt", "-o", "book.txt"], None);
+    let out = run_in(
+        dir.path(),
+        &["convert", &base, "-f", "txt", "-o", "book.txt"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("401 rest_login_required: REST API restricted to authenticated users."), "{err}");
+    assert!(
+        err.contains("401 rest_login_required: REST API restricted to authenticated users."),
+        "{err}"
+    );
     assert!(files_in(dir.path()).is_empty(), "no output on failure");
 }

@@ -48,7 +48,11 @@ fn pdf_options(args: &ConvertArgs) -> anyhow::Result<postbook_pdf::PdfOptions> {
     let mut fonts = Vec::new();
     for path in &args.font {
         let bytes = std::fs::read(path).map_err(|e| {
-            anyhow::anyhow!("{}: cannot read: {}", path.display(), inputs::describe_io(&e))
+            anyhow::anyhow!(
+                "{}: cannot read: {}",
+                path.display(),
+                inputs::describe_io(&e)
+            )
         })?;
         let name = path
             .file_stem()

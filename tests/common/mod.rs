@@ -156,16 +156,7 @@ fn collect_skipping(
             scraper::Node::Text(t) => out.push_str(t),
             scraper::Node::Element(e) => {
                 let name = e.name();
-                // footnote references are numbers the exporters make, not words of the post:
-                // WordPress's <sup data-fn> and the EPUB's <sup><a epub:type="noteref">
-                let is_note_ref = name == "sup"
-                    && (e.attr("data-fn").is_some()
-                        || child.descendants().any(|d| {
-                            d.value()
-                                .as_element()
-                                .is_some_and(|a| a.attr("epub:type") == Some("noteref"))
-                        }));
-                if SKIP.contains(&name) || is_note_ref {
+                if SKIP.contains(&name) {
                     continue;
                 }
                 if name == "math" {
@@ -234,8 +225,9 @@ pub fn words(text: &str) -> Vec<String> {
     out
 }
 
-/// Removes the plain-text exporter's own markers, ` [12]` for links and `[^3]` for notes, so
-/// that words glued in the HTML (`<a>6546</a><a>Download</a>`) compare as the HTML has them.
+/// Undoes the plain-text exporter's own markers: ` [12]` for links goes, so that words glued
+/// in the HTML (`<a>6546</a><a>Download</a>`) compare as the HTML has them, and `[^3]` for a
+/// note becomes `3`, glued to its word as WordPress's superscript number is.
 pub fn strip_markers(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -252,7 +244,12 @@ pub fn strip_markers(text: &str) -> String {
             && digits[..n].trim().chars().all(|c| c.is_ascii_digit())
             && !digits[..n].trim().is_empty()
         {
-            out.push_str(before.strip_suffix(' ').unwrap_or(before));
+            if inner.starts_with('^') {
+                out.push_str(before);
+                out.push_str(digits[..n].trim());
+            } else {
+                out.push_str(before.strip_suffix(' ').unwrap_or(before));
+            }
             rest = &digits[n + 1..];
         } else {
             out.push_str(before);
@@ -437,4 +434,60 @@ pub fn serve(routes: Vec<(&'static str, u16, &'static str, Vec<u8>)>, seconds: u
         }
     });
     format!("http://{addr}")
+}
+
+/// Joins `exam-\nple` into `example` where the joined word is in `vocab`, as wordcheck does
+/// for text extracted from a PDF.
+pub fn rejoin_hyphens(text: &str, vocab: &std::collections::HashSet<String>) -> String {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut out = String::with_capacity(text.len());
+    let mut carry: Option<String> = None;
+    for (i, line) in lines.iter().enumerate() {
+        let mut line = line.trim_start().to_string();
+        if let Some(head) = carry.take() {
+            let tail_word: String = line.chars().take_while(|c| c.is_alphabetic()).collect();
+            let joined = format!("{head}{tail_word}").to_lowercase();
+            if !tail_word.is_empty() && vocab.contains(&joined) {
+                // drop the hyphen and glue the halves
+                out.pop(); // the '-'
+                line = line[tail_word.len()..].to_string();
+                out.push_str(&tail_word);
+            } else {
+                out.push('\n');
+            }
+        } else if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&line);
+        if let Some(stripped) = line.strip_suffix('-') {
+            let head: String = stripped
+                .chars()
+                .rev()
+                .take_while(|c| c.is_alphabetic())
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if !head.is_empty() {
+                carry = Some(head);
+            }
+        }
+    }
+    out
+}
+
+/// `pdftotext` of a PDF, UTF-8.
+pub fn pdf_text(path: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("run pdftotext");
+    assert!(
+        out.status.success(),
+        "pdftotext failed on {}",
+        path.display()
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -66,7 +66,10 @@ impl Face {
         let parsed = ParsedFont::from_bytes(&bytes, 0, &mut warnings)?;
         let upm = f32::from(parsed.units_per_em.max(1));
         Some(Face {
-            name: name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect(),
+            name: name
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect(),
             ascent: f32::from(parsed.font_metrics.ascent) / upm,
             descent: f32::from(parsed.font_metrics.descent) / upm,
             cmap: parsed.codepoint_to_glyph,
@@ -123,11 +126,15 @@ impl Fonts {
         ];
         let mut faces = Vec::new();
         for (name, bytes) in bundled {
-            faces.push(Face::from_bytes(name, bytes.to_vec()).ok_or_else(|| format!("the bundled font {name} cannot be read"))?);
+            faces.push(
+                Face::from_bytes(name, bytes.to_vec())
+                    .ok_or_else(|| format!("the bundled font {name} cannot be read"))?,
+            );
         }
         let mut fallbacks = vec![5];
         for (name, bytes) in extra {
-            let face = Face::from_bytes(&name, bytes).ok_or_else(|| format!("{name}: not a TrueType or OpenType font"))?;
+            let face = Face::from_bytes(&name, bytes)
+                .ok_or_else(|| format!("{name}: not a TrueType or OpenType font"))?;
             fallbacks.push(faces.len());
             faces.push(face);
         }
@@ -209,7 +216,7 @@ impl Fonts {
         let sys = system.get_or_insert_with(|| {
             let mut db = fontdb::Database::new();
             db.load_system_fonts();
-            let mut sources: Vec<(String, fontdb::ID)> = db
+            let mut sources: Vec<(String, fontdb::ID, String)> = db
                 .faces()
                 .map(|f| {
                     let path = match &f.source {
@@ -218,17 +225,17 @@ impl Fonts {
                         }
                         fontdb::Source::Binary(_) => String::new(),
                     };
-                    (format!("{path}#{}", f.index), f.id)
+                    let family = f.post_script_name.clone();
+                    (format!("{path}#{}", f.index), f.id, family)
                 })
                 .collect();
             sources.sort();
             let candidates = sources
                 .into_iter()
-                .enumerate()
-                .filter_map(|(n, (_, id))| {
+                .filter_map(|(_, id, name)| {
                     db.with_face_data(id, |data, index| (index == 0).then(|| data.to_vec()))
                         .flatten()
-                        .and_then(|bytes| Face::from_bytes(&format!("PostbookFallback{n}"), bytes))
+                        .and_then(|bytes| Face::from_bytes(&name, bytes))
                 })
                 .collect();
             SystemFonts {

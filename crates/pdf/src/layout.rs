@@ -89,11 +89,17 @@ pub enum Kind {
     PageBreak,
 }
 
+/// A laid-out cell: left edge, width, lines with their offsets from the row's top.
+pub type CellBox = (f32, f32, Vec<(f32, Line)>);
+
+/// A cell before layout: its spans, column span, header flag and alignment.
+type CellSpans = (Vec<Span>, usize, bool, Justify);
+
 /// A laid-out table row.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// Cells: left edge, width, lines with their offsets from the row's top.
-    pub cells: Vec<(f32, f32, Vec<(f32, Line)>)>,
+    /// The cells.
+    pub cells: Vec<CellBox>,
     /// A header row (shaded).
     pub header: bool,
 }
@@ -242,7 +248,11 @@ impl<'a> ChapterLayout<'a> {
             let mut item = self.text_item(line, 0.0, size * 1.9 * 1.2);
             item.keep_next = true;
             if i == 0 {
-                item.anchor = Some((format!("chapter-{}", self.index), chapter.meta.title_text(), 0));
+                item.anchor = Some((
+                    format!("chapter-{}", self.index),
+                    chapter.meta.title_text(),
+                    0,
+                ));
             }
             let _ = n;
             out.push(item);
@@ -331,7 +341,13 @@ impl<'a> ChapterLayout<'a> {
         for (n, note) in numbered {
             let mut items = Vec::new();
             self.blocks_sized(&note.blocks, hang, &[], &mut items, size * 0.88);
-            self.add_marker(&mut items, &format!("{n}."), hang, size * 0.88, Style::Regular);
+            self.add_marker(
+                &mut items,
+                &format!("{n}."),
+                hang,
+                size * 0.88,
+                Style::Regular,
+            );
             out.extend(items);
             out.push(Item::gap(size * 0.3));
         }
@@ -350,7 +366,14 @@ impl<'a> ChapterLayout<'a> {
     }
 
     /// Inline content as spans.
-    pub fn spans(&mut self, inlines: &[Inline], style: Style, size: f32, color: [f32; 3], link: Option<Target>) -> Vec<Span> {
+    pub fn spans(
+        &mut self,
+        inlines: &[Inline],
+        style: Style,
+        size: f32,
+        color: [f32; 3],
+        link: Option<Target>,
+    ) -> Vec<Span> {
         let mut out = Vec::new();
         self.push_spans(inlines, style, size, 0.0, color, &link, &mut out);
         out
@@ -367,7 +390,12 @@ impl<'a> ChapterLayout<'a> {
         link: &Option<Target>,
         out: &mut Vec<Span>,
     ) {
-        let span = |text: String, style: Style, size: f32, rise: f32, color: [f32; 3], link: &Option<Target>| Span {
+        let span = |text: String,
+                    style: Style,
+                    size: f32,
+                    rise: f32,
+                    color: [f32; 3],
+                    link: &Option<Target>| Span {
             text,
             style,
             size,
@@ -389,12 +417,23 @@ impl<'a> ChapterLayout<'a> {
                 Inline::Subscript(c) => {
                     self.push_spans(c, style, size * 0.7, rise - size * 0.15, color, link, out)
                 }
-                Inline::Code(t) => out.push(span(t.clone(), Style::Mono, size * 0.9, rise, color, link)),
-                Inline::Math { tex, .. } => {
-                    out.push(span(tex.clone(), Style::Mono, size * 0.9, rise, color, link))
+                Inline::Code(t) => {
+                    out.push(span(t.clone(), Style::Mono, size * 0.9, rise, color, link))
                 }
+                Inline::Math { tex, .. } => out.push(span(
+                    tex.clone(),
+                    Style::Mono,
+                    size * 0.9,
+                    rise,
+                    color,
+                    link,
+                )),
                 Inline::Link { url, content, .. } => {
-                    let target = if link.is_some() { None } else { self.target(url) };
+                    let target = if link.is_some() {
+                        None
+                    } else {
+                        self.target(url)
+                    };
                     match target {
                         Some(t) => {
                             let t = Some(t);
@@ -406,14 +445,28 @@ impl<'a> ChapterLayout<'a> {
                 Inline::Image(image) => {
                     let alt = image.alt.trim();
                     if !alt.is_empty() {
-                        out.push(span(format!("[{alt}]"), style.italic(), size, rise, GREY, link));
+                        out.push(span(
+                            format!("[{alt}]"),
+                            style.italic(),
+                            size,
+                            rise,
+                            GREY,
+                            link,
+                        ));
                     }
                 }
                 Inline::LineBreak => out.push(span("\n".into(), style, size, rise, color, link)),
                 Inline::FootnoteRef { id } => {
                     let next = self.note_numbers.len() + 1;
                     let n = *self.note_numbers.entry(id.clone()).or_insert(next);
-                    out.push(span(n.to_string(), style, size * 0.7, rise + size * 0.35, color, link));
+                    out.push(span(
+                        n.to_string(),
+                        style,
+                        size * 0.7,
+                        rise + size * 0.35,
+                        color,
+                        link,
+                    ));
                 }
                 Inline::Span { class, content, .. } => {
                     if class == "q" {
@@ -433,10 +486,12 @@ impl<'a> ChapterLayout<'a> {
         let url = url.trim();
         if let Some(fragment) = url.strip_prefix('#') {
             let id = slugify(fragment);
-            return self.heading_ids[self.index].contains(&id).then(|| Target::Internal {
-                chapter: self.index,
-                anchor: Some(id),
-            });
+            return self.heading_ids[self.index]
+                .contains(&id)
+                .then_some(Target::Internal {
+                    chapter: self.index,
+                    anchor: Some(id),
+                });
         }
         if let Some(key) = link_key(url) {
             if let Some(&chapter) = self.by_link.get(&key) {
@@ -457,7 +512,15 @@ impl<'a> ChapterLayout<'a> {
         ok.then(|| Target::Uri(url.to_string()))
     }
 
-    fn paragraph(&mut self, inlines: &[Inline], x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32, justify: Justify) {
+    fn paragraph(
+        &mut self,
+        inlines: &[Inline],
+        x: f32,
+        bars: &[f32],
+        out: &mut Vec<Item>,
+        size: f32,
+        justify: Justify,
+    ) {
         let spans = self.spans(inlines, Style::Regular, size, INK, None);
         let width = self.geo.text_w() - x;
         let lines = break_lines(self.fonts, &spans, width, width, justify, self.dict);
@@ -493,7 +556,14 @@ impl<'a> ChapterLayout<'a> {
         )
     }
 
-    fn blocks_sized(&mut self, blocks: &[Block], x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32) {
+    fn blocks_sized(
+        &mut self,
+        blocks: &[Block],
+        x: f32,
+        bars: &[f32],
+        out: &mut Vec<Item>,
+        size: f32,
+    ) {
         let mut first = true;
         for block in blocks {
             if !first && !matches!(block, Block::Footnotes(_)) {
@@ -507,7 +577,9 @@ impl<'a> ChapterLayout<'a> {
     fn block(&mut self, block: &Block, x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32) {
         let width = self.geo.text_w();
         match block {
-            Block::Paragraph(c) | Block::Plain(c) => self.paragraph(c, x, bars, out, size, Justify::Both),
+            Block::Paragraph(c) | Block::Plain(c) => {
+                self.paragraph(c, x, bars, out, size, Justify::Both)
+            }
             Block::Heading { level, id, content } => {
                 let scale = match level {
                     1 => 1.5,
@@ -521,7 +593,14 @@ impl<'a> ChapterLayout<'a> {
                     ..self.gap(hsize * 0.6, bars)
                 });
                 let spans = self.spans(content, Style::Bold, hsize, INK, None);
-                let lines = break_lines(self.fonts, &spans, width - x, width - x, Justify::Left, None);
+                let lines = break_lines(
+                    self.fonts,
+                    &spans,
+                    width - x,
+                    width - x,
+                    Justify::Left,
+                    None,
+                );
                 for (i, line) in lines.into_iter().enumerate() {
                     let mut item = Item::new(
                         Kind::Text {
@@ -575,9 +654,18 @@ impl<'a> ChapterLayout<'a> {
                     .collect();
                 let widest = numbers
                     .iter()
-                    .map(|n| crate::text::break_lines(self.fonts, &[plain(n, size)], 1e6, 1e6, Justify::Left, None)
+                    .map(|n| {
+                        crate::text::break_lines(
+                            self.fonts,
+                            &[plain(n, size)],
+                            1e6,
+                            1e6,
+                            Justify::Left,
+                            None,
+                        )
                         .first()
-                        .map_or(0.0, |l| l.width))
+                        .map_or(0.0, |l| l.width)
+                    })
                     .fold(0.0f32, f32::max);
                 let hang = (widest + size * 0.6).max(size * 1.4);
                 for (i, item) in items.iter().enumerate() {
@@ -593,7 +681,14 @@ impl<'a> ChapterLayout<'a> {
             Block::DefinitionList(entries) => {
                 for (term, defs) in entries {
                     let spans = self.spans(term, Style::Bold, size, INK, None);
-                    for line in break_lines(self.fonts, &spans, width - x, width - x, Justify::Left, None) {
+                    for line in break_lines(
+                        self.fonts,
+                        &spans,
+                        width - x,
+                        width - x,
+                        Justify::Left,
+                        None,
+                    ) {
                         let h = line_height(&line, size);
                         let mut item = Item::new(
                             Kind::Text {
@@ -646,7 +741,8 @@ impl<'a> ChapterLayout<'a> {
                         continue;
                     }
                     let w = width - x - size;
-                    let set = break_lines(self.fonts, &spans, w - size, w, Justify::Left, self.dict);
+                    let set =
+                        break_lines(self.fonts, &spans, w - size, w, Justify::Left, self.dict);
                     for (i, l) in set.into_iter().enumerate() {
                         let h = line_height(&l, size);
                         let lx = if i == 0 { x + size } else { x + size * 2.0 };
@@ -681,13 +777,7 @@ impl<'a> ChapterLayout<'a> {
                     }
                 }
             }
-            Block::Div { class, blocks } => {
-                if class == "details" {
-                    self.blocks_sized(blocks, x, bars, out, size);
-                } else {
-                    self.blocks_sized(blocks, x, bars, out, size);
-                }
-            }
+            Block::Div { blocks, .. } => self.blocks_sized(blocks, x, bars, out, size),
             Block::Raw { .. } => {}
         }
     }
@@ -745,16 +835,16 @@ impl<'a> ChapterLayout<'a> {
         let n = lines.len();
         for (i, raw) in lines.iter().enumerate() {
             let expanded = expand_tabs(raw);
-            let spans = vec![Span {
+            let span = Span {
                 text: expanded,
                 style: Style::Mono,
                 size: csize,
                 rise: 0.0,
                 color: INK,
                 link: None,
-            }];
+            };
             // verbatim: wrap only where a line is wider than the box, marking the continuation
-            let set = mono_wrap(self.fonts, &spans[0], inner);
+            let set = mono_wrap(self.fonts, &span, inner);
             for (j, line) in set.into_iter().enumerate() {
                 let mut item = Item::new(
                     Kind::Text {
@@ -778,7 +868,15 @@ impl<'a> ChapterLayout<'a> {
         ));
     }
 
-    fn figure(&mut self, image: &Image, caption: &[Inline], x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32) {
+    fn figure(
+        &mut self,
+        image: &Image,
+        caption: &[Inline],
+        x: f32,
+        bars: &[f32],
+        out: &mut Vec<Item>,
+        size: f32,
+    ) {
         let width = self.geo.text_w() - x;
         let caption_spans = self.spans(caption, Style::Italic, size * 0.88, GREY, None);
         match self.book.images.get(&image.src) {
@@ -814,7 +912,9 @@ impl<'a> ChapterLayout<'a> {
                         color: GREY,
                         link: None,
                     }];
-                    for line in break_lines(self.fonts, &spans, width, width, Justify::Center, self.dict) {
+                    for line in
+                        break_lines(self.fonts, &spans, width, width, Justify::Center, self.dict)
+                    {
                         let h = line_height(&line, size);
                         let mut item = Item::new(
                             Kind::Text {
@@ -836,7 +936,14 @@ impl<'a> ChapterLayout<'a> {
                 keep_next: true,
                 ..self.gap(size * 0.3, bars)
             });
-            let lines = break_lines(self.fonts, &caption_spans, width, width, Justify::Center, self.dict);
+            let lines = break_lines(
+                self.fonts,
+                &caption_spans,
+                width,
+                width,
+                Justify::Center,
+                self.dict,
+            );
             let n = lines.len();
             for (i, line) in lines.into_iter().enumerate() {
                 let h = line_height(&line, size * 0.88);
@@ -861,7 +968,14 @@ impl<'a> ChapterLayout<'a> {
         let caption = self.spans(&table.caption, Style::Italic, tsize, GREY, None);
         let caption_items = |this: &mut Self| -> Vec<Item> {
             let mut items = Vec::new();
-            for line in break_lines(this.fonts, &caption, width, width, Justify::Center, this.dict) {
+            for line in break_lines(
+                this.fonts,
+                &caption,
+                width,
+                width,
+                Justify::Center,
+                this.dict,
+            ) {
                 let h = line_height(&line, tsize);
                 items.push(Item::new(
                     Kind::Text {
@@ -887,12 +1001,16 @@ impl<'a> ChapterLayout<'a> {
         if ncols > 0 {
             let pad = tsize * 0.4;
             // every cell's spans, by grid slot
-            let mut cells: Vec<Vec<Option<(Vec<Span>, usize, bool)>>> = Vec::new();
+            let mut cells: Vec<Vec<Option<CellSpans>>> = Vec::new();
             for row in &grid {
                 let mut line = Vec::new();
                 for slot in row {
                     line.push(slot.map(|cell| {
-                        let style = if cell.header { Style::Bold } else { Style::Regular };
+                        let style = if cell.header {
+                            Style::Bold
+                        } else {
+                            Style::Regular
+                        };
                         let mut spans = Vec::new();
                         for (i, b) in cell.blocks.iter().enumerate() {
                             if i > 0 {
@@ -904,7 +1022,17 @@ impl<'a> ChapterLayout<'a> {
                             let inl = block_inlines(b);
                             spans.extend(self.spans(&inl, style, tsize, INK, None));
                         }
-                        (spans, (cell.colspan.max(1) as usize).min(ncols), cell.header)
+                        let justify = match cell.align {
+                            postbook_core::model::Align::Right => Justify::Right,
+                            postbook_core::model::Align::Center => Justify::Center,
+                            _ => Justify::Left,
+                        };
+                        (
+                            spans,
+                            (cell.colspan.max(1) as usize).min(ncols),
+                            cell.header,
+                            justify,
+                        )
                     }));
                 }
                 cells.push(line);
@@ -914,13 +1042,29 @@ impl<'a> ChapterLayout<'a> {
             let mut minimum = vec![tsize; ncols];
             for row in &cells {
                 for (c, slot) in row.iter().enumerate() {
-                    if let Some((spans, 1, _)) = slot {
+                    if let Some((spans, 1, _, _)) = slot {
                         let one = break_lines(self.fonts, spans, 1e6, 1e6, Justify::Left, None);
                         let nat = one.iter().map(|l| l.width).fold(0.0f32, f32::max);
                         natural[c] = natural[c].max(nat + 2.0 * pad);
                         let words = break_lines(self.fonts, spans, 1.0, 1.0, Justify::Left, None);
                         let min = words.iter().map(|l| l.width).fold(0.0f32, f32::max);
                         minimum[c] = minimum[c].max((min + 2.0 * pad).min(width / 3.0));
+                    }
+                }
+            }
+            // a spanning cell widens the last column it spans when its text would not fit
+            for row in &cells {
+                for (c, slot) in row.iter().enumerate() {
+                    if let Some((spans, span, _, _)) = slot {
+                        if *span > 1 && c + span <= ncols {
+                            let one = break_lines(self.fonts, spans, 1e6, 1e6, Justify::Left, None);
+                            let nat =
+                                one.iter().map(|l| l.width).fold(0.0f32, f32::max) + 2.0 * pad;
+                            let have: f32 = natural[c..c + span].iter().sum();
+                            if nat > have {
+                                natural[c + span - 1] += nat - have;
+                            }
+                        }
                     }
                 }
             }
@@ -958,10 +1102,17 @@ impl<'a> ChapterLayout<'a> {
                 let mut c = 0;
                 while c < ncols {
                     match &row[c] {
-                        Some((spans, span, _)) => {
+                        Some((spans, span, _, justify)) => {
                             let span = (*span).min(ncols - c);
                             let w: f32 = widths[c..c + span].iter().sum();
-                            let lines = break_lines(self.fonts, spans, w - 2.0 * pad, w - 2.0 * pad, Justify::Left, self.dict);
+                            let lines = break_lines(
+                                self.fonts,
+                                spans,
+                                w - 2.0 * pad,
+                                w - 2.0 * pad,
+                                *justify,
+                                self.dict,
+                            );
                             let mut y = pad;
                             let mut placed = Vec::new();
                             for line in lines {
@@ -979,7 +1130,7 @@ impl<'a> ChapterLayout<'a> {
                         }
                     }
                 }
-                let header = r < head_rows || row.iter().flatten().all(|(_, _, h)| *h);
+                let header = r < head_rows || row.iter().flatten().all(|(_, _, h, _)| *h);
                 let item = Item::new(
                     Kind::Row(Rc::new(Row {
                         cells: laid,
@@ -1014,7 +1165,9 @@ impl<'a> ChapterLayout<'a> {
 fn block_inlines(block: &Block) -> Vec<Inline> {
     match block {
         Block::Paragraph(i) | Block::Plain(i) | Block::Heading { content: i, .. } => i.clone(),
-        other => vec![Inline::Text(postbook_core::model::blocks_text(std::slice::from_ref(other)))],
+        other => vec![Inline::Text(postbook_core::model::blocks_text(
+            std::slice::from_ref(other),
+        ))],
     }
 }
 
@@ -1110,7 +1263,10 @@ pub fn paginate(items: Vec<Item>, text_h: f32) -> Vec<Page> {
     let chain_height = |items: &[Item], i: usize| -> f32 {
         let mut h = items[i].height;
         let mut j = i;
-        while j + 1 < items.len() && items[j].keep_next && !matches!(items[j + 1].kind, Kind::PageBreak) {
+        while j + 1 < items.len()
+            && items[j].keep_next
+            && !matches!(items[j + 1].kind, Kind::PageBreak)
+        {
             j += 1;
             h += items[j].height;
             if h > text_h {
@@ -1129,7 +1285,8 @@ pub fn paginate(items: Vec<Item>, text_h: f32) -> Vec<Page> {
             i += 1;
             continue;
         }
-        if page.is_empty() && matches!(item.kind, Kind::Gap { .. }) && !pages.is_empty() && y == 0.0 {
+        if page.is_empty() && matches!(item.kind, Kind::Gap { .. }) && !pages.is_empty() && y == 0.0
+        {
             // no gap at the top of a page (unless the page starts a chapter)
             let after_break = i > 0 && matches!(items[i - 1].kind, Kind::PageBreak);
             if !after_break {
@@ -1137,7 +1294,11 @@ pub fn paginate(items: Vec<Item>, text_h: f32) -> Vec<Page> {
                 continue;
             }
         }
-        let mut need = if item.keep_next { chain_height(&items, i) } else { item.height };
+        let mut need = if item.keep_next {
+            chain_height(&items, i)
+        } else {
+            item.height
+        };
         if let Some((line, count)) = item.group {
             // orphans: the first line of a paragraph needs a second beside it
             if line == 0 && count >= 2 {
@@ -1188,6 +1349,84 @@ pub fn paginate(items: Vec<Item>, text_h: f32) -> Vec<Page> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use postbook_core::model::{Align, Cell, Chapter, PostMeta};
+
+    fn cell(text: &str, header: bool) -> Cell {
+        Cell {
+            header,
+            align: Align::Default,
+            colspan: 1,
+            rowspan: 1,
+            blocks: vec![Block::Plain(vec![Inline::Text(text.into())])],
+        }
+    }
+
+    fn rows_of(table: Table) -> Vec<Rc<Row>> {
+        let fonts = Fonts::new(Vec::new(), false).expect("fonts");
+        let book = Book {
+            chapters: vec![Chapter {
+                meta: PostMeta::default(),
+                blocks: vec![Block::Table(table)],
+            }],
+            ..Book::default()
+        };
+        let geo = Geometry {
+            page_w: 400.0,
+            page_h: 600.0,
+            margin_x: 50.0,
+            margin_top: 50.0,
+            margin_bottom: 50.0,
+            size: 10.0,
+        };
+        let links = links_of(&book);
+        let ids = heading_ids_of(&book);
+        let mut layout = ChapterLayout::new(&fonts, None, geo, &book, &links, &ids, 0);
+        layout
+            .chapter(&book.chapters[0])
+            .into_iter()
+            .filter_map(|i| match i.kind {
+                Kind::Row(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn narrow_tables_take_their_natural_width() {
+        let rows = rows_of(Table {
+            head: vec![vec![cell("Name", true), cell("N", true)]],
+            body: vec![vec![cell("apple", false), cell("3", false)]],
+            ..Table::default()
+        });
+        assert_eq!(rows.len(), 2);
+        assert!(rows[0].header && !rows[1].header);
+        let total: f32 = rows[1].cells.iter().map(|c| c.1).sum();
+        assert!(total < 150.0, "{total}");
+        // every cell holds one line
+        assert!(rows[1].cells.iter().all(|c| c.2.len() == 1));
+    }
+
+    #[test]
+    fn wide_tables_fit_the_text_block_and_wrap() {
+        let long = "many words in this cell that cannot possibly fit on one line of a narrow page";
+        let rows = rows_of(Table {
+            body: vec![vec![cell(long, false), cell(long, false), cell("x", false)]],
+            ..Table::default()
+        });
+        let row = &rows[0];
+        let left = row.cells[0].0;
+        let right = row.cells.last().map(|c| c.0 + c.1).expect("cells");
+        assert!(
+            left >= -0.1 && right <= 300.1,
+            "{left}..{right} outside the 300pt text block"
+        );
+        assert!(row.cells[0].2.len() > 1, "long cells wrap");
+        for (_, w, lines) in &row.cells {
+            for (_, line) in lines {
+                assert!(line.width <= *w, "{} > {w}", line.width);
+            }
+        }
+    }
 
     fn line_item(h: f32, group: Option<(usize, usize)>) -> Item {
         Item {
@@ -1208,7 +1447,10 @@ mod tests {
     fn pages_fill_and_break() {
         let items: Vec<Item> = (0..25).map(|_| line_item(10.0, None)).collect();
         let pages = paginate(items, 100.0);
-        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), vec![10, 10, 5]);
+        assert_eq!(
+            pages.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![10, 10, 5]
+        );
     }
 
     #[test]
@@ -1219,7 +1461,11 @@ mod tests {
         items.push(heading);
         items.push(line_item(10.0, None));
         let pages = paginate(items, 100.0);
-        assert_eq!(pages[0].len(), 9, "the heading moved to the next page with its line");
+        assert_eq!(
+            pages[0].len(),
+            9,
+            "the heading moved to the next page with its line"
+        );
         assert_eq!(pages[1].len(), 2);
     }
 

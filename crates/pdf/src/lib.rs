@@ -17,7 +17,7 @@ use lopdf::{Dictionary, Object, ObjectId, StringFormat};
 use postbook_core::model::{Book, DateTime, ImageData};
 use postbook_core::{ExportError, Exporter};
 use printpdf::{
-    Actions, BorderArray, Color, ColorArray, Codepoint, DictItem, Destination, ExternalStream,
+    Actions, BorderArray, Codepoint, Color, ColorArray, Destination, DictItem, ExternalStream,
     ExternalXObject, FontId, HighlightingMode, Line as PdfLine, LineDashPattern, LinePoint,
     LinkAnnotation, Op, PaintMode, ParsedFont, PdfDocument, PdfFont, PdfFontHandle, PdfPage,
     PdfSaveOptions, Point, Pt, Px, Rect, Rgb, TextItem, TextMatrix, XObject, XObjectId,
@@ -25,7 +25,9 @@ use printpdf::{
 };
 
 use crate::fonts::{Fonts, Style};
-use crate::layout::{ChapterLayout, Geometry, Item, Kind, Page, heading_ids_of, links_of, paginate};
+use crate::layout::{
+    ChapterLayout, Geometry, Item, Kind, Page, heading_ids_of, links_of, paginate,
+};
 use crate::text::{Justify, Line, Span, Target, break_lines};
 
 /// Options of the PDF exporter.
@@ -76,19 +78,30 @@ pub fn parse_page_size(s: &str) -> Result<(f32, f32), String> {
     } else {
         (lower.as_str(), 72.0 / 25.4)
     };
-    let (w, h) = number
-        .split_once('x')
-        .ok_or_else(|| format!("unknown page size {s:?}: use a4, letter, a5, 6x9 or WxH (e.g. 150x220mm, 5.5x8.5in)"))?;
-    let parse = |v: &str| v.trim().parse::<f32>().ok().filter(|v| v.is_finite() && *v > 0.0);
+    let (w, h) = number.split_once('x').ok_or_else(|| {
+        format!(
+            "unknown page size {s:?}: use a4, letter, a5, 6x9 or WxH (e.g. 150x220mm, 5.5x8.5in)"
+        )
+    })?;
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<f32>()
+            .ok()
+            .filter(|v| v.is_finite() && *v > 0.0)
+    };
     match (parse(w), parse(h)) {
         (Some(w), Some(h)) => {
             let (w, h) = (w * unit, h * unit);
             if !(144.0..=14_400.0).contains(&w) || !(144.0..=14_400.0).contains(&h) {
-                return Err(format!("page size {s:?} is out of range (2 to 200 inches a side)"));
+                return Err(format!(
+                    "page size {s:?} is out of range (2 to 200 inches a side)"
+                ));
             }
             Ok((w, h))
         }
-        _ => Err(format!("unknown page size {s:?}: use a4, letter, a5, 6x9 or WxH (e.g. 150x220mm, 5.5x8.5in)")),
+        _ => Err(format!(
+            "unknown page size {s:?}: use a4, letter, a5, 6x9 or WxH (e.g. 150x220mm, 5.5x8.5in)"
+        )),
     }
 }
 
@@ -247,7 +260,8 @@ pub fn build(book: &Book, options: &PdfOptions) -> Result<(Vec<u8>, Vec<String>)
     let mut flow = Vec::new();
     let mut missing_images = 0;
     for (i, chapter) in book.chapters.iter().enumerate() {
-        let mut layout = ChapterLayout::new(&fonts, dict.as_ref(), geo, book, &by_link, &heading_ids, i);
+        let mut layout =
+            ChapterLayout::new(&fonts, dict.as_ref(), geo, book, &by_link, &heading_ids, i);
         flow.extend(layout.chapter(chapter));
         missing_images += layout.missing_images;
     }
@@ -284,7 +298,9 @@ pub fn build(book: &Book, options: &PdfOptions) -> Result<(Vec<u8>, Vec<String>)
             doc.draw_item(item, *top, &mut draws);
         }
         let is_title = n < title_pages;
-        let chapter_first = page.iter().any(|(i, _)| matches!(&i.anchor, Some((id, _, 0)) if id.starts_with("chapter-")));
+        let chapter_first = page
+            .iter()
+            .any(|(i, _)| matches!(&i.anchor, Some((id, _, 0)) if id.starts_with("chapter-")));
         if !is_title {
             doc.page_number(n + 1, &mut draws);
             if n >= offset && !chapter_first {
@@ -299,7 +315,11 @@ pub fn build(book: &Book, options: &PdfOptions) -> Result<(Vec<u8>, Vec<String>)
     let missing: Vec<char> = doc.fonts.missing.borrow().iter().copied().collect();
     let mut warnings = Vec::new();
     if !missing.is_empty() {
-        let list: String = missing.iter().take(40).map(|c| format!("{c} (U+{:04X}) ", *c as u32)).collect();
+        let list: String = missing
+            .iter()
+            .take(40)
+            .map(|c| format!("{c} (U+{:04X}) ", *c as u32))
+            .collect();
         warnings.push(format!(
             "{} characters are in no font (bundled, --font or on this machine) and print as boxes: {}{}",
             missing.len(),
@@ -320,7 +340,10 @@ fn chapter_of_pages(pages: &[Page], chapters: usize) -> Vec<Option<usize>> {
         .map(|page| {
             for (item, _) in page {
                 if let Some((id, _, 0)) = &item.anchor {
-                    if let Some(n) = id.strip_prefix("chapter-").and_then(|n| n.parse::<usize>().ok()) {
+                    if let Some(n) = id
+                        .strip_prefix("chapter-")
+                        .and_then(|n| n.parse::<usize>().ok())
+                    {
                         if n < chapters {
                             current = Some(n);
                         }
@@ -399,17 +422,30 @@ impl Doc<'_> {
         });
         items.push(gap(geo.text_h() * 0.25));
         let tsize = geo.size * 2.6;
-        for line in self.line_of(&[self.span(&meta.title, Style::Bold, tsize)], w, Justify::Center) {
+        for line in self.line_of(
+            &[self.span(&meta.title, Style::Bold, tsize)],
+            w,
+            Justify::Center,
+        ) {
             items.push(text_item(line, tsize * 1.2, 0.0));
         }
         items.push(gap(geo.size * 2.0));
         if !meta.authors.is_empty() {
             let size = geo.size * 1.4;
-            for line in self.line_of(&[self.span(&meta.authors.join(", "), Style::Italic, size)], w, Justify::Center) {
+            for line in self.line_of(
+                &[self.span(&meta.authors.join(", "), Style::Italic, size)],
+                w,
+                Justify::Center,
+            ) {
                 items.push(text_item(line, size * 1.4, 0.0));
             }
         }
-        let dates: Vec<DateTime> = self.book.chapters.iter().filter_map(|c| c.meta.date).collect();
+        let dates: Vec<DateTime> = self
+            .book
+            .chapters
+            .iter()
+            .filter_map(|c| c.meta.date)
+            .collect();
         if let (Some(first), Some(last)) = (dates.iter().min(), dates.iter().max()) {
             let span = if first.date_long() == last.date_long() {
                 first.date_long()
@@ -418,12 +454,20 @@ impl Doc<'_> {
             };
             let text = format!("{} posts \u{b7} {span}", self.book.chapters.len());
             items.push(gap(geo.size));
-            for line in self.line_of(&[self.span(&text, Style::Regular, geo.size)], w, Justify::Center) {
+            for line in self.line_of(
+                &[self.span(&text, Style::Regular, geo.size)],
+                w,
+                Justify::Center,
+            ) {
                 items.push(text_item(line, geo.size * 1.4, 0.0));
             }
         }
         if let Some(source) = &meta.source {
-            for line in self.line_of(&[self.span(source, Style::Regular, geo.size * 0.9)], w, Justify::Center) {
+            for line in self.line_of(
+                &[self.span(source, Style::Regular, geo.size * 0.9)],
+                w,
+                Justify::Center,
+            ) {
                 items.push(text_item(line, geo.size * 1.4, 0.0));
             }
         }
@@ -433,11 +477,20 @@ impl Doc<'_> {
             ..gap(0.0)
         });
         let hsize = geo.size * 1.6;
-        for line in self.line_of(&[self.span("Contents", Style::Bold, hsize)], w, Justify::Left) {
+        for line in self.line_of(
+            &[self.span("Contents", Style::Bold, hsize)],
+            w,
+            Justify::Left,
+        ) {
             items.push(text_item(line, hsize * 1.6, 0.0));
         }
         items.push(gap(geo.size * 0.5));
-        let number_w = self.line_of(&[self.span("0000", Style::Regular, geo.size)], 1e6, Justify::Left)
+        let number_w = self
+            .line_of(
+                &[self.span("0000", Style::Regular, geo.size)],
+                1e6,
+                Justify::Left,
+            )
             .first()
             .map_or(30.0, |l| l.width);
         for (i, chapter) in self.book.chapters.iter().enumerate() {
@@ -447,16 +500,26 @@ impl Doc<'_> {
             };
             let mut title = self.span(&chapter.meta.title_text(), Style::Regular, geo.size);
             title.link = Some(target.clone());
-            let mut lines = break_lines(&self.fonts, &[title], w - number_w - geo.size * 1.5, w - number_w - geo.size * 1.5, Justify::Left, None);
+            let mut lines = break_lines(
+                &self.fonts,
+                &[title],
+                w - number_w - geo.size * 1.5,
+                w - number_w - geo.size * 1.5,
+                Justify::Left,
+                None,
+            );
             let page = chapter_starts
                 .get(&format!("chapter-{i}"))
                 .map_or(0, |(p, _)| p + front + 1);
             let mut number = self.span(&page.to_string(), Style::Regular, geo.size);
             number.link = Some(target);
-            let num_line = self.line_of(&[number], 1e6, Justify::Left).pop().unwrap_or_default();
+            let num_line = self
+                .line_of(&[number], 1e6, Justify::Left)
+                .pop()
+                .unwrap_or_default();
             if let Some(last) = lines.last_mut() {
                 for mut p in num_line.pieces {
-                    p.x = w - num_line.width + p.x;
+                    p.x += w - num_line.width;
                     last.pieces.push(p);
                 }
             }
@@ -473,7 +536,14 @@ impl Doc<'_> {
 
     fn page_number(&self, n: usize, out: &mut Vec<Draw>) {
         let size = self.geo.size * 0.85;
-        let line = self.line_of(&[self.span(&n.to_string(), Style::Regular, size)], 1e6, Justify::Left).pop().unwrap_or_default();
+        let line = self
+            .line_of(
+                &[self.span(&n.to_string(), Style::Regular, size)],
+                1e6,
+                Justify::Left,
+            )
+            .pop()
+            .unwrap_or_default();
         let x = self.geo.margin_x + (self.geo.text_w() - line.width) / 2.0;
         let y = self.geo.margin_bottom * 0.5;
         self.draw_line(&line, x, y, out);
@@ -484,16 +554,25 @@ impl Doc<'_> {
         let mut span = self.span(title, Style::Italic, size);
         span.color = [0.35, 0.35, 0.35];
         let w = self.geo.text_w();
-        let mut line = self.line_of(&[span], 1e6, Justify::Left).pop().unwrap_or_default();
+        let mut line = self
+            .line_of(&[span], 1e6, Justify::Left)
+            .pop()
+            .unwrap_or_default();
         if line.width > w {
             // cut to fit, with an ellipsis
             let mut text: String = title.chars().collect();
             while !text.is_empty() && line.width > w {
                 let keep = text.chars().count() * 9 / 10;
-                text = text.chars().take(keep.max(1).min(text.chars().count() - 1)).collect();
+                text = text
+                    .chars()
+                    .take(keep.max(1).min(text.chars().count() - 1))
+                    .collect();
                 let mut s = self.span(&format!("{}\u{2026}", text.trim_end()), Style::Italic, size);
                 s.color = [0.35, 0.35, 0.35];
-                line = self.line_of(&[s], 1e6, Justify::Left).pop().unwrap_or_default();
+                line = self
+                    .line_of(&[s], 1e6, Justify::Left)
+                    .pop()
+                    .unwrap_or_default();
             }
         }
         let x = self.geo.margin_x + (w - line.width) / 2.0;
@@ -590,7 +669,12 @@ impl Doc<'_> {
             }
         };
         match &item.kind {
-            Kind::Text { line, x, shade, bars: b } => {
+            Kind::Text {
+                line,
+                x,
+                shade,
+                bars: b,
+            } => {
                 if let Some((sx, sw)) = shade {
                     out.push(Draw::Fill {
                         rect: (left + sx, y_top - item.height, *sw, item.height),
@@ -598,7 +682,9 @@ impl Doc<'_> {
                     });
                 }
                 bars(b, out);
-                let baseline = y_top - item.height + (item.height - line.ascent - line.descent) / 2.0 + line.descent;
+                let baseline = y_top - item.height
+                    + (item.height - line.ascent - line.descent) / 2.0
+                    + line.descent;
                 self.draw_line(line, left + x, baseline, out);
             }
             Kind::Gap { shade, bars: b } => {
@@ -632,6 +718,7 @@ impl Doc<'_> {
             }
             Kind::Row(row) => {
                 for (cx, cw, lines) in &row.cells {
+                    let cx = &(left + cx);
                     if row.header {
                         out.push(Draw::Fill {
                             rect: (*cx, y_top - item.height, *cw, item.height),
@@ -640,11 +727,17 @@ impl Doc<'_> {
                     }
                     for (dy, line) in lines {
                         let h = crate::layout::line_height(line, geo.size * 0.88);
-                        let baseline = y_top - dy - h + (h - line.ascent - line.descent) / 2.0 + line.descent;
+                        let baseline =
+                            y_top - dy - h + (h - line.ascent - line.descent) / 2.0 + line.descent;
                         self.draw_line(line, cx + geo.size * 0.88 * 0.4, baseline, out);
                     }
                     let (x0, x1, y0, y1) = (*cx, cx + cw, y_top - item.height, y_top);
-                    for (from, to) in [((x0, y0), (x1, y0)), ((x0, y1), (x1, y1)), ((x0, y0), (x0, y1)), ((x1, y0), (x1, y1))] {
+                    for (from, to) in [
+                        ((x0, y0), (x1, y0)),
+                        ((x0, y1), (x1, y1)),
+                        ((x0, y0), (x0, y1)),
+                        ((x1, y0), (x1, y1)),
+                    ] {
                         out.push(Draw::Stroke {
                             from,
                             to,
@@ -685,19 +778,27 @@ impl Doc<'_> {
             let mut parsed = ParsedFont::from_bytes(&subset, 0, &mut warnings)
                 .ok_or_else(|| format!("the subset of {name} cannot be read back"))?;
             parsed.font_name = Some(format!("{}+{name}", subset_tag(*face, gids)));
-            doc.resources.fonts.map.insert(FontId(format!("F{face}")), PdfFont::new(parsed));
+            doc.resources
+                .fonts
+                .map
+                .insert(FontId(format!("F{face}")), PdfFont::new(parsed));
             remap.insert(*face, map);
         }
         for (key, id) in &self.images {
             if let Some(data) = self.book.images.get(key) {
                 if let Some(xobject) = image_xobject(data) {
-                    doc.resources.xobjects.map.insert(XObjectId(id.clone()), xobject);
+                    doc.resources
+                        .xobjects
+                        .map
+                        .insert(XObjectId(id.clone()), xobject);
                 }
             }
         }
         let page_count = pages.len();
         let chapter_page = |chapter: usize, anchor: &Option<String>| -> Option<(usize, f32)> {
-            let key = anchor.clone().unwrap_or_else(|| format!("chapter-{chapter}"));
+            let key = anchor
+                .clone()
+                .unwrap_or_else(|| format!("chapter-{chapter}"));
             anchors
                 .get(&key)
                 .or_else(|| anchors.get(&format!("chapter-{chapter}")))
@@ -709,7 +810,9 @@ impl Doc<'_> {
                 match d {
                     Draw::Fill { rect, grey } => {
                         ops.push(Op::SaveGraphicsState);
-                        ops.push(Op::SetFillColor { col: grey_color(grey) });
+                        ops.push(Op::SetFillColor {
+                            col: grey_color(grey),
+                        });
                         ops.push(Op::DrawRectangle {
                             rectangle: Rect {
                                 x: Pt(rect.0),
@@ -722,9 +825,16 @@ impl Doc<'_> {
                         });
                         ops.push(Op::RestoreGraphicsState);
                     }
-                    Draw::Stroke { from, to, width, grey } => {
+                    Draw::Stroke {
+                        from,
+                        to,
+                        width,
+                        grey,
+                    } => {
                         ops.push(Op::SaveGraphicsState);
-                        ops.push(Op::SetOutlineColor { col: grey_color(grey) });
+                        ops.push(Op::SetOutlineColor {
+                            col: grey_color(grey),
+                        });
                         ops.push(Op::SetOutlineThickness { pt: Pt(width) });
                         ops.push(Op::SetLineDashPattern {
                             dash: LineDashPattern::default(),
@@ -733,11 +843,17 @@ impl Doc<'_> {
                             line: PdfLine {
                                 points: vec![
                                     LinePoint {
-                                        p: Point { x: Pt(from.0), y: Pt(from.1) },
+                                        p: Point {
+                                            x: Pt(from.0),
+                                            y: Pt(from.1),
+                                        },
                                         bezier: false,
                                     },
                                     LinePoint {
-                                        p: Point { x: Pt(to.0), y: Pt(to.1) },
+                                        p: Point {
+                                            x: Pt(to.0),
+                                            y: Pt(to.1),
+                                        },
                                         bezier: false,
                                     },
                                 ],
@@ -746,11 +862,24 @@ impl Doc<'_> {
                         });
                         ops.push(Op::RestoreGraphicsState);
                     }
-                    Draw::Text { face, size, x, y, color, glyphs } => {
+                    Draw::Text {
+                        face,
+                        size,
+                        x,
+                        y,
+                        color,
+                        glyphs,
+                    } => {
                         let map = &remap[&face];
                         let cps: Vec<Codepoint> = glyphs
                             .iter()
-                            .map(|(g, c)| Codepoint::with_cid(map.get(g).copied().unwrap_or(0), 0.0, c.to_string()))
+                            .map(|(g, c)| {
+                                Codepoint::with_cid(
+                                    map.get(g).copied().unwrap_or(0),
+                                    0.0,
+                                    c.to_string(),
+                                )
+                            })
                             .collect();
                         ops.push(Op::StartTextSection);
                         ops.push(Op::SetFont {
@@ -784,14 +913,15 @@ impl Doc<'_> {
                     Draw::Link { rect, target } => {
                         let action = match &target {
                             Target::Uri(u) => Some(Actions::Uri(u.clone())),
-                            Target::Internal { chapter, anchor } => chapter_page(*chapter, anchor).map(|(p, top)| {
-                                Actions::Goto(Destination::Xyz {
-                                    page: p + 1,
-                                    left: Some(0.0),
-                                    top: Some(geo.page_h - geo.margin_top - top + geo.size),
-                                    zoom: None,
-                                })
-                            }),
+                            Target::Internal { chapter, anchor } => chapter_page(*chapter, anchor)
+                                .map(|(p, top)| {
+                                    Actions::Goto(Destination::Xyz {
+                                        page: p + 1,
+                                        left: Some(0.0),
+                                        top: Some(geo.page_h - geo.margin_top - top + geo.size),
+                                        zoom: None,
+                                    })
+                                }),
                         };
                         if let Some(action) = action {
                             ops.push(Op::LinkAnnotation {
@@ -840,8 +970,9 @@ impl Doc<'_> {
         info.producer = concat!("postbook ", env!("CARGO_PKG_VERSION"), " (printpdf)").into();
         let stamp = |d: Option<DateTime>| {
             let secs = d.map_or(0, unix_seconds);
-            printpdf::date::OffsetDateTime::from_unix_timestamp(secs)
-                .unwrap_or_else(|_| printpdf::date::OffsetDateTime::from_unix_timestamp(0).expect("epoch"))
+            printpdf::date::OffsetDateTime::from_unix_timestamp(secs).unwrap_or_else(|_| {
+                printpdf::date::OffsetDateTime::from_unix_timestamp(0).expect("epoch")
+            })
         };
         info.creation_date = stamp(meta.date);
         info.modification_date = stamp(meta.modified.or(meta.date));
@@ -886,7 +1017,10 @@ fn unix_seconds(d: DateTime) -> i64 {
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    days * 86_400 + i64::from(d.hour) * 3600 + i64::from(d.minute) * 60 + i64::from(d.second.min(59))
+    days * 86_400
+        + i64::from(d.hour) * 3600
+        + i64::from(d.minute) * 60
+        + i64::from(d.second.min(59))
 }
 
 /// Six capital letters from the face and its glyphs: the subset tag PDF readers expect.
@@ -904,7 +1038,10 @@ fn subset_tag(face: usize, gids: &BTreeSet<u16>) -> String {
 }
 
 /// The font cut down to `used` glyphs; the map gives each old glyph id its new one.
-fn subset_font(bytes: &[u8], used: &BTreeSet<u16>) -> Result<(Vec<u8>, BTreeMap<u16, u16>), String> {
+fn subset_font(
+    bytes: &[u8],
+    used: &BTreeSet<u16>,
+) -> Result<(Vec<u8>, BTreeMap<u16, u16>), String> {
     use allsorts::binary::read::ReadScope;
     use allsorts::font_data::FontData;
     use allsorts::subset::{CmapTarget, SubsetProfile, subset};
@@ -915,8 +1052,15 @@ fn subset_font(bytes: &[u8], used: &BTreeSet<u16>) -> Result<(Vec<u8>, BTreeMap<
         .read::<FontData<'_>>()
         .map_err(|e| format!("font: {e}"))?;
     let provider = file.table_provider(0).map_err(|e| format!("font: {e}"))?;
-    let out = subset(&provider, &ids, &SubsetProfile::Pdf, CmapTarget::Unicode).map_err(|e| format!("font subset: {e}"))?;
-    Ok((out, ids.iter().enumerate().map(|(new, &old)| (old, new as u16)).collect()))
+    let out = subset(&provider, &ids, &SubsetProfile::Pdf, CmapTarget::Unicode)
+        .map_err(|e| format!("font subset: {e}"))?;
+    Ok((
+        out,
+        ids.iter()
+            .enumerate()
+            .map(|(new, &old)| (old, new as u16))
+            .collect(),
+    ))
 }
 
 /// An image as a PDF XObject: JPEG as it is (DCTDecode), anything else decoded and kept
@@ -940,7 +1084,12 @@ fn image_xobject(data: &ImageData) -> Option<XObject> {
             // Adobe CMYK JPEGs are stored inverted
             dict.insert(
                 "Decode".to_string(),
-                DictItem::Array([1, 0, 1, 0, 1, 0, 1, 0].iter().map(|v| DictItem::Int(*v)).collect()),
+                DictItem::Array(
+                    [1, 0, 1, 0, 1, 0, 1, 0]
+                        .iter()
+                        .map(|v| DictItem::Int(*v))
+                        .collect(),
+                ),
             );
         }
         (data.width, data.height, data.data.as_ref().clone(), false)
@@ -1012,7 +1161,9 @@ fn outline_tree(book: &Book, anchors: &Anchors, pages: usize) -> Vec<Node> {
         let mut stack: Vec<(u8, Node)> = Vec::new();
         let headings = collect_headings(&chapter.blocks);
         for (level, id, title) in headings {
-            let Some(&(page, top)) = anchors.get(&id) else { continue };
+            let Some(&(page, top)) = anchors.get(&id) else {
+                continue;
+            };
             if page >= pages {
                 continue;
             }
@@ -1051,9 +1202,11 @@ fn collect_headings(blocks: &[postbook_core::model::Block]) -> Vec<(u8, String, 
     let mut out = Vec::new();
     for b in blocks {
         match b {
-            Block::Heading { level, id, content } => {
-                out.push((*level, id.clone(), postbook_core::model::inlines_text(content)))
-            }
+            Block::Heading { level, id, content } => out.push((
+                *level,
+                id.clone(),
+                postbook_core::model::inlines_text(content),
+            )),
             Block::Div { blocks, .. } => out.extend(collect_headings(blocks)),
             _ => {}
         }
@@ -1101,7 +1254,13 @@ fn add_outline(doc: &mut lopdf::Document, tree: &[Node], geo: Geometry) {
             let top = geo.page_h - geo.margin_top - it.top + geo.size;
             d.set(
                 "Dest",
-                Object::Array(vec![page, Object::Name(b"XYZ".to_vec()), Object::Null, Object::Real(top), Object::Null]),
+                Object::Array(vec![
+                    page,
+                    Object::Name(b"XYZ".to_vec()),
+                    Object::Null,
+                    Object::Real(top),
+                    Object::Null,
+                ]),
             );
             let (f, l, n) = add(doc, pages, ids[i], &it.children, geo);
             if let (Some(f), Some(l)) = (f, l) {
@@ -1145,7 +1304,13 @@ fn content_id(book: &Book, pages: usize) -> Vec<u8> {
     feed(book.meta.title.as_bytes());
     for c in &book.chapters {
         feed(&c.meta.id.to_le_bytes());
-        feed(c.meta.modified.map(|d| d.to_string()).unwrap_or_default().as_bytes());
+        feed(
+            c.meta
+                .modified
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
     }
     feed(&pages.to_le_bytes());
     let mut id = h1.to_be_bytes().to_vec();

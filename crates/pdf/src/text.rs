@@ -266,14 +266,22 @@ fn word_text(word: &Word) -> String {
 
 /// The best split of a word that does not fit in `room`: a hyphenation point (dictionary), or
 /// for a word longer than a whole line, a slash, dot or dash, else any character.
-fn fit_split(fonts: &Fonts, word: &Word, room: f32, line_width: f32, dict: Option<&Standard>) -> Option<(Word, Word)> {
+fn fit_split(
+    fonts: &Fonts,
+    word: &Word,
+    room: f32,
+    line_width: f32,
+    dict: Option<&Standard>,
+) -> Option<(Word, Word)> {
     let text = word_text(word);
     let chars: Vec<char> = text.chars().collect();
     let n = chars.len();
     if n < 2 {
         return None;
     }
-    let alphabetic = chars.iter().all(|c| c.is_alphabetic() || *c == '\'' || *c == '\u{2019}' || *c == '-');
+    let alphabetic = chars
+        .iter()
+        .all(|c| c.is_alphabetic() || *c == '\'' || *c == '\u{2019}' || *c == '-');
     // dictionary hyphenation of ordinary words
     if let (Some(dict), true) = (dict, alphabetic && n >= 6) {
         let lower = text.to_lowercase();
@@ -355,7 +363,12 @@ pub fn break_lines(
             let hard = word.hard_break;
             current.push(word);
             if hard {
-                lines.push(finish_line(std::mem::take(&mut current), limit, justify, true));
+                lines.push(finish_line(
+                    std::mem::take(&mut current),
+                    limit,
+                    justify,
+                    true,
+                ));
                 used = 0.0;
             }
             continue;
@@ -371,7 +384,12 @@ pub fn break_lines(
             queue.push_front(tail);
             continue;
         }
-        lines.push(finish_line(std::mem::take(&mut current), limit, justify, false));
+        lines.push(finish_line(
+            std::mem::take(&mut current),
+            limit,
+            justify,
+            false,
+        ));
         used = 0.0;
         let next_limit = width;
         if word.width > next_limit {
@@ -387,7 +405,12 @@ pub fn break_lines(
         let hard = word.hard_break;
         current.push(word);
         if hard {
-            lines.push(finish_line(std::mem::take(&mut current), next_limit, justify, true));
+            lines.push(finish_line(
+                std::mem::take(&mut current),
+                next_limit,
+                justify,
+                true,
+            ));
             used = 0.0;
         }
     }
@@ -408,7 +431,11 @@ fn finish_line(words: Vec<Word>, limit: f32, justify: Justify, last: bool) -> Li
             let per = extra / gaps as f32;
             // a very loose line reads worse than a ragged one
             let space = words.first().map_or(3.0, |w| w.space.max(2.0));
-            if per <= space * 3.0 { (0.0, per) } else { (0.0, 0.0) }
+            if per <= space * 3.0 {
+                (0.0, per)
+            } else {
+                (0.0, 0.0)
+            }
         }
         Justify::Center => (extra / 2.0, 0.0),
         Justify::Right => (extra, 0.0),
@@ -459,7 +486,11 @@ mod tests {
     }
 
     fn text_of(line: &Line) -> String {
-        line.pieces.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join(" ")
+        line.pieces
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     #[test]
@@ -471,7 +502,12 @@ mod tests {
         for width in [60.0, 120.0, 200.0] {
             let lines = break_lines(&f, &[span(text)], width, width, Justify::Both, Some(&dict));
             for line in &lines {
-                assert!(line.width <= width + 0.5, "{} > {width}: {:?}", line.width, text_of(line));
+                assert!(
+                    line.width <= width + 0.5,
+                    "{} > {width}: {:?}",
+                    line.width,
+                    text_of(line)
+                );
             }
             let joined: String = lines
                 .iter()
@@ -485,18 +521,30 @@ mod tests {
     fn hyphenates_at_dictionary_points() {
         let f = fonts();
         let dict = Standard::from_embedded(hyphenation::Language::EnglishUS).expect("dictionary");
-        let lines = break_lines(&f, &[span("aa hyphenation")], 50.0, 50.0, Justify::Left, Some(&dict));
+        let lines = break_lines(
+            &f,
+            &[span("aa hyphenation")],
+            50.0,
+            50.0,
+            Justify::Left,
+            Some(&dict),
+        );
         assert!(lines.len() >= 2);
         let first = text_of(&lines[0]);
         assert!(first.ends_with('-'), "{first}");
-        let rejoined: String = lines.iter().map(|l| text_of(l).replace(' ', "")).collect::<String>().replace('-', "");
+        let rejoined: String = lines
+            .iter()
+            .map(|l| text_of(l).replace(' ', ""))
+            .collect::<String>()
+            .replace('-', "");
         assert_eq!(rejoined, "aahyphenation");
     }
 
     #[test]
     fn justified_lines_fill_the_measure() {
         let f = fonts();
-        let text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen";
+        let text =
+            "one two three four five six seven eight nine ten eleven twelve thirteen fourteen";
         let lines = break_lines(&f, &[span(text)], 150.0, 150.0, Justify::Both, None);
         assert!(lines.len() > 2);
         for line in &lines[..lines.len() - 1] {
@@ -508,7 +556,14 @@ mod tests {
     #[test]
     fn forced_breaks_and_no_break_spaces() {
         let f = fonts();
-        let lines = break_lines(&f, &[span("a\u{a0}b c\nd")], 500.0, 500.0, Justify::Left, None);
+        let lines = break_lines(
+            &f,
+            &[span("a\u{a0}b c\nd")],
+            500.0,
+            500.0,
+            Justify::Left,
+            None,
+        );
         assert_eq!(lines.len(), 2);
         assert_eq!(text_of(&lines[0]), "a\u{a0}b c");
         assert_eq!(text_of(&lines[1]), "d");
