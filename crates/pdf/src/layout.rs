@@ -76,6 +76,8 @@ pub enum Kind {
         /// Width.
         w: f32,
     },
+    /// Images side by side (a gallery row): key, left edge, width, height.
+    ImageRow(Vec<(String, f32, f32, f32)>),
     /// A horizontal rule.
     Rule {
         /// Left edge.
@@ -777,6 +779,9 @@ impl<'a> ChapterLayout<'a> {
                     }
                 }
             }
+            Block::Div { class, blocks } if class == "gallery" => {
+                self.gallery(blocks, x, bars, out, size)
+            }
             Block::Div { blocks, .. } => self.blocks_sized(blocks, x, bars, out, size),
             Block::Raw { .. } => {}
         }
@@ -959,6 +964,87 @@ impl<'a> ChapterLayout<'a> {
                 item.keep_next = i + 1 < n;
                 out.push(item);
             }
+        }
+    }
+
+    /// A gallery: its images in rows of up to three, each row followed by the captions of its
+    /// images; other blocks (the gallery's caption) after.
+    fn gallery(&mut self, blocks: &[Block], x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32) {
+        let width = self.geo.text_w() - x;
+        let figures: Vec<(&Image, &Vec<Inline>)> = blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Figure { image, caption } if self.book.images.contains_key(&image.src) => {
+                    Some((image, caption))
+                }
+                _ => None,
+            })
+            .collect();
+        let rest: Vec<Block> = blocks
+            .iter()
+            .filter(|b| !matches!(b, Block::Figure { image, .. } if self.book.images.contains_key(&image.src)))
+            .cloned()
+            .collect();
+        let per_row = match figures.len() {
+            0 | 1 => 1,
+            2 | 4 => 2,
+            _ => 3,
+        };
+        let gap = size;
+        for row in figures.chunks(per_row) {
+            let cell = (width - gap * (per_row as f32 - 1.0)) / per_row as f32;
+            let mut images = Vec::new();
+            let mut height = 0.0f32;
+            for (k, (image, _)) in row.iter().enumerate() {
+                let Some(data) = self.book.images.get(&image.src) else {
+                    continue;
+                };
+                let aspect = data.height.max(1) as f32 / data.width.max(1) as f32;
+                let mut w = cell.min(data.width as f32 * 72.0 / 150.0).max(cell * 0.5);
+                let max_h = self.geo.text_h() * 0.45;
+                if w * aspect > max_h {
+                    w = max_h / aspect;
+                }
+                let cx = x + k as f32 * (cell + gap) + (cell - w) / 2.0;
+                images.push((image.src.clone(), cx, w, w * aspect));
+                height = height.max(w * aspect);
+            }
+            let captions: Vec<String> = row
+                .iter()
+                .map(|(_, c)| inlines_text(c))
+                .filter(|c| !c.trim().is_empty())
+                .collect();
+            let mut item = Item::new(Kind::ImageRow(images), height);
+            item.keep_next = !captions.is_empty();
+            out.push(item);
+            if !captions.is_empty() {
+                let spans = vec![Span {
+                    text: captions.join(" \u{b7} "),
+                    style: Style::Italic,
+                    size: size * 0.88,
+                    rise: 0.0,
+                    color: GREY,
+                    link: None,
+                }];
+                for line in
+                    break_lines(self.fonts, &spans, width, width, Justify::Center, self.dict)
+                {
+                    let h = line_height(&line, size * 0.88);
+                    out.push(Item::new(
+                        Kind::Text {
+                            line,
+                            x,
+                            shade: None,
+                            bars: bars.to_vec(),
+                        },
+                        h,
+                    ));
+                }
+            }
+            out.push(self.gap(gap * 0.6, bars));
+        }
+        if !rest.is_empty() {
+            self.blocks_sized(&rest, x, bars, out, size);
         }
     }
 

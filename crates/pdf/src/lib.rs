@@ -707,6 +707,19 @@ impl Doc<'_> {
                     });
                 }
             }
+            Kind::ImageRow(images) => {
+                for (key, x, w, h) in images {
+                    if let Some(id) = self.image_id(key) {
+                        out.push(Draw::Image {
+                            id,
+                            x: left + x,
+                            y: y_top - h,
+                            w: *w,
+                            h: *h,
+                        });
+                    }
+                }
+            }
             Kind::Rule { x, w } => {
                 let y = y_top - item.height / 2.0;
                 out.push(Draw::Stroke {
