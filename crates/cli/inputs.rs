@@ -56,13 +56,11 @@ pub fn read_all(
             log.detail(&format!("{input}: {} files", files.len()));
             for file in files {
                 let name = file.display().to_string();
-                let bytes = std::fs::read(&file)
-                    .map_err(|e| anyhow::anyhow!("{name}: cannot read: {}", describe_io(&e)))?;
+                let bytes = read_file(&file)?;
                 read_one(&name, &bytes, wxr, log, &mut posts)?;
             }
         } else {
-            let bytes = std::fs::read(path)
-                .map_err(|e| anyhow::anyhow!("{input}: cannot read: {}", describe_io(&e)))?;
+            let bytes = read_file(path)?;
             read_one(input, &bytes, wxr, log, &mut posts)?;
         }
     }
@@ -121,6 +119,12 @@ fn input_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     }
     files.sort();
     Ok(files)
+}
+
+/// Reads a whole file; the error names it and says why in words.
+pub fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read: {}", path.display(), describe_io(&e)))
 }
 
 /// An I/O error in words, without Rust's `(os error 2)`.

@@ -47,13 +47,7 @@ fn pdf_options(args: &ConvertArgs) -> anyhow::Result<postbook_pdf::PdfOptions> {
     }
     let mut fonts = Vec::new();
     for path in &args.font {
-        let bytes = std::fs::read(path).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: cannot read: {}",
-                path.display(),
-                inputs::describe_io(&e)
-            )
-        })?;
+        let bytes = inputs::read_file(path)?;
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -71,13 +65,7 @@ fn pdf_options(args: &ConvertArgs) -> anyhow::Result<postbook_pdf::PdfOptions> {
 fn epub_options(args: &ConvertArgs) -> anyhow::Result<postbook_epub::EpubOptions> {
     let cover = match &args.cover {
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: cannot read: {}",
-                    path.display(),
-                    inputs::describe_io(&e)
-                )
-            })?;
+            let bytes = inputs::read_file(path)?;
             let image = postbook_fetch::images::image_from_bytes(bytes).map_err(|e| {
                 anyhow::anyhow!("{}: cannot use it as the cover: {e}", path.display())
             })?;
@@ -86,13 +74,10 @@ fn epub_options(args: &ConvertArgs) -> anyhow::Result<postbook_epub::EpubOptions
         None => None,
     };
     let extra_css = match &args.css {
-        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: cannot read: {}",
-                path.display(),
-                inputs::describe_io(&e)
-            )
-        })?),
+        Some(path) => Some(
+            String::from_utf8(inputs::read_file(path)?)
+                .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", path.display()))?,
+        ),
         None => None,
     };
     Ok(postbook_epub::EpubOptions {

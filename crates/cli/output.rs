@@ -222,13 +222,7 @@ pub fn write_all(
     }
     let written = ready.len();
     for (tmp, path) in ready {
-        tmp.persist(&path).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: cannot write: {}",
-                path.display(),
-                describe_io(&e.error)
-            )
-        })?;
+        persist(tmp, &path)?;
         log.detail(&format!("wrote {}", path.display()));
     }
     if written == 1 && !to_stdout {
@@ -252,6 +246,19 @@ fn write_temp(
     exporter: &dyn Exporter,
     book: &Book,
 ) -> anyhow::Result<tempfile::NamedTempFile> {
+    temp_beside(path, |out| {
+        exporter.export(book, out).map_err(|e| {
+            anyhow::anyhow!("{}: {} output failed: {e}", path.display(), exporter.name())
+        })
+    })
+}
+
+/// A temporary file beside `path` (its folder made if missing), filled by `fill`, readable
+/// by all like any new file: ready to be renamed into place.
+fn temp_beside(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<tempfile::NamedTempFile> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -273,9 +280,7 @@ fn write_temp(
         .map_err(|e| anyhow::anyhow!("{}: cannot write: {}", path.display(), describe_io(&e)))?;
     {
         let mut out = BufWriter::new(tmp.as_file_mut());
-        exporter.export(book, &mut out).map_err(|e| {
-            anyhow::anyhow!("{}: {} output failed: {e}", path.display(), exporter.name())
-        })?;
+        fill(&mut out)?;
         out.flush().map_err(|e| {
             anyhow::anyhow!("{}: cannot write: {}", path.display(), describe_io(&e))
         })?;
@@ -290,6 +295,17 @@ fn write_temp(
     Ok(tmp)
 }
 
+fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> anyhow::Result<()> {
+    tmp.persist(path).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot write: {}",
+            path.display(),
+            describe_io(&e.error)
+        )
+    })?;
+    Ok(())
+}
+
 /// Writes bytes to `path` atomically (a temporary file renamed into place), or to standard
 /// output for `-`.
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
@@ -299,40 +315,11 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         out.flush()?;
         return Ok(());
     }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: cannot create the folder: {}",
-            parent.display(),
-            describe_io(&e)
-        )
+    let tmp = temp_beside(path, |out| {
+        out.write_all(bytes)
+            .map_err(|e| anyhow::anyhow!("{}: cannot write: {}", path.display(), describe_io(&e)))
     })?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".postbook-")
-        .suffix(".tmp")
-        .tempfile_in(&parent)
-        .map_err(|e| anyhow::anyhow!("{}: cannot write: {}", path.display(), describe_io(&e)))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.flush())
-        .map_err(|e| anyhow::anyhow!("{}: cannot write: {}", path.display(), describe_io(&e)))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = tmp
-            .as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    tmp.persist(path).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: cannot write: {}",
-            path.display(),
-            describe_io(&e.error)
-        )
-    })?;
-    Ok(())
+    persist(tmp, path)
 }
 
 #[cfg(test)]

@@ -161,6 +161,37 @@ fn book_meta(chapters: &[Chapter], options: &BookOptions) -> BookMeta {
     }
 }
 
+/// A permalink reduced to what identifies the post: `https://www.site/a/b/#x` and
+/// `http://site/a/b` give the same key (no scheme, `www.`, trailing slash or fragment). Links
+/// between posts of a book are found by it.
+pub fn link_key(url: &str) -> Option<String> {
+    let (_, rest) = url.trim().split_once("://")?;
+    let rest = rest.split('#').next().unwrap_or(rest);
+    let rest = rest.strip_prefix("www.").unwrap_or(rest);
+    Some(rest.trim_end_matches('/').to_ascii_lowercase())
+}
+
+/// The ids of the headings in `blocks`, where links to `#id` can land.
+pub fn heading_ids(blocks: &[Block]) -> HashSet<String> {
+    let mut ids = HashSet::new();
+    fn walk(blocks: &[Block], ids: &mut HashSet<String>) {
+        for block in blocks {
+            match block {
+                Block::Heading { id, .. } => {
+                    ids.insert(id.clone());
+                }
+                Block::BulletList(items) | Block::OrderedList { items, .. } => {
+                    items.iter().for_each(|i| walk(i, ids))
+                }
+                Block::Quote { blocks, .. } | Block::Div { blocks, .. } => walk(blocks, ids),
+                _ => {}
+            }
+        }
+    }
+    walk(blocks, &mut ids);
+    ids
+}
+
 /// `https://example.com` from `https://example.com/2024/02/01/post/`.
 fn site_of(link: &str) -> Option<String> {
     let (scheme, rest) = link.split_once("://")?;

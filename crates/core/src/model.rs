@@ -67,25 +67,23 @@ impl Book {
     }
 }
 
-/// Calls `f` for every image in `blocks`, in reading order.
-pub fn visit_images(blocks: &[Block], f: &mut dyn FnMut(&Image)) {
-    fn inlines(list: &[Inline], f: &mut dyn FnMut(&Image)) {
+/// What [`walk`] meets: an inline, or the image of a figure.
+#[derive(Debug, Clone, Copy)]
+pub enum Visit<'a> {
+    /// An inline, containers before their content.
+    Inline(&'a Inline),
+    /// A figure's image.
+    Figure(&'a Image),
+}
+
+/// Calls `f` for every inline and figure image in `blocks`, in reading order, footnote
+/// definitions and table cells included.
+pub fn walk<'a>(blocks: &'a [Block], f: &mut dyn FnMut(Visit<'a>)) {
+    fn inlines<'a>(list: &'a [Inline], f: &mut dyn FnMut(Visit<'a>)) {
         for inline in list {
-            match inline {
-                Inline::Image(image) => f(image),
-                Inline::Emph(c)
-                | Inline::Strong(c)
-                | Inline::Strike(c)
-                | Inline::Underline(c)
-                | Inline::Superscript(c)
-                | Inline::Subscript(c)
-                | Inline::Link { content: c, .. }
-                | Inline::Span { content: c, .. } => inlines(c, f),
-                Inline::Text(_)
-                | Inline::Code(_)
-                | Inline::LineBreak
-                | Inline::FootnoteRef { .. }
-                | Inline::Math { .. } => {}
+            f(Visit::Inline(inline));
+            if let Some(children) = inline.children() {
+                inlines(children, f);
             }
         }
     }
@@ -95,34 +93,42 @@ pub fn visit_images(blocks: &[Block], f: &mut dyn FnMut(&Image)) {
                 inlines(content, f)
             }
             Block::BulletList(items) | Block::OrderedList { items, .. } => {
-                items.iter().for_each(|i| visit_images(i, f))
+                items.iter().for_each(|i| walk(i, f))
             }
             Block::DefinitionList(entries) => {
                 for (term, defs) in entries {
                     inlines(term, f);
-                    defs.iter().for_each(|d| visit_images(d, f));
+                    defs.iter().for_each(|d| walk(d, f));
                 }
             }
             Block::Quote { blocks, citation } => {
-                visit_images(blocks, f);
+                walk(blocks, f);
                 inlines(citation, f);
             }
             Block::LineBlock(lines) => lines.iter().for_each(|l| inlines(l, f)),
             Block::Figure { image, caption } => {
-                f(image);
+                f(Visit::Figure(image));
                 inlines(caption, f);
             }
             Block::Table(t) => {
                 inlines(&t.caption, f);
                 for row in t.head.iter().chain(&t.body).chain(&t.foot) {
-                    row.iter().for_each(|c| visit_images(&c.blocks, f));
+                    row.iter().for_each(|c| walk(&c.blocks, f));
                 }
             }
-            Block::Footnotes(notes) => notes.iter().for_each(|n| visit_images(&n.blocks, f)),
-            Block::Div { blocks, .. } => visit_images(blocks, f),
+            Block::Footnotes(notes) => notes.iter().for_each(|n| walk(&n.blocks, f)),
+            Block::Div { blocks, .. } => walk(blocks, f),
             Block::Code { .. } | Block::Rule | Block::Raw { .. } => {}
         }
     }
+}
+
+/// Calls `f` for every image in `blocks`, in reading order.
+pub fn visit_images(blocks: &[Block], f: &mut dyn FnMut(&Image)) {
+    walk(blocks, &mut |v| match v {
+        Visit::Inline(Inline::Image(image)) | Visit::Figure(image) => f(image),
+        Visit::Inline(_) => {}
+    });
 }
 
 /// Metadata of the whole book.
@@ -572,6 +578,28 @@ pub enum Inline {
     },
 }
 
+impl Inline {
+    /// The content of a container (emphasis, strong, link, span…); `None` for leaves.
+    pub fn children(&self) -> Option<&[Inline]> {
+        match self {
+            Inline::Emph(c)
+            | Inline::Strong(c)
+            | Inline::Strike(c)
+            | Inline::Underline(c)
+            | Inline::Superscript(c)
+            | Inline::Subscript(c)
+            | Inline::Link { content: c, .. }
+            | Inline::Span { content: c, .. } => Some(c),
+            Inline::Text(_)
+            | Inline::Code(_)
+            | Inline::Image(_)
+            | Inline::LineBreak
+            | Inline::FootnoteRef { .. }
+            | Inline::Math { .. } => None,
+        }
+    }
+}
+
 /// The plain text of inlines: formatting dropped, line breaks as spaces, images by their alt.
 pub fn inlines_text(inlines: &[Inline]) -> String {
     let mut out = String::new();
@@ -584,17 +612,10 @@ fn push_text(inlines: &[Inline], out: &mut String) {
         match inline {
             Inline::Text(t) | Inline::Code(t) => out.push_str(t),
             Inline::Math { tex, .. } => out.push_str(tex),
-            Inline::Emph(c)
-            | Inline::Strong(c)
-            | Inline::Strike(c)
-            | Inline::Underline(c)
-            | Inline::Superscript(c)
-            | Inline::Subscript(c)
-            | Inline::Link { content: c, .. }
-            | Inline::Span { content: c, .. } => push_text(c, out),
             Inline::Image(img) => out.push_str(&img.alt),
             Inline::LineBreak => out.push(' '),
             Inline::FootnoteRef { .. } => {}
+            container => push_text(container.children().unwrap_or_default(), out),
         }
     }
 }
@@ -657,6 +678,28 @@ fn collect_blocks_text(blocks: &[Block], parts: &mut Vec<String>) {
             Block::Rule | Block::Raw { .. } => {}
         }
     }
+}
+
+/// A line with its tabs expanded to stops every four columns (display columns: wide CJK
+/// characters count two).
+pub fn expand_tabs(line: &str) -> String {
+    use unicode_width::UnicodeWidthChar;
+    if !line.contains('\t') {
+        return line.to_string();
+    }
+    let mut out = String::new();
+    let mut col = 0;
+    for c in line.chars() {
+        if c == '\t' {
+            let n = 4 - col % 4;
+            out.push_str(&" ".repeat(n));
+            col += n;
+        } else {
+            out.push(c);
+            col += c.width().unwrap_or(0);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -388,20 +388,7 @@ fn read_post(file: &str, obj: Map<String, Value>, out: &mut ReadOutput) -> Resul
         .get("meta")
         .and_then(|m| m.get("footnotes"))
         .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-        .and_then(|s| serde_json::from_str::<Value>(s).ok())
-        .and_then(|v| v.as_array().cloned())
-        .map(|notes| {
-            notes
-                .iter()
-                .filter_map(|n| {
-                    Some((
-                        n.get("id")?.as_str()?.to_string(),
-                        n.get("content")?.as_str()?.to_string(),
-                    ))
-                })
-                .collect()
-        })
+        .map(parse_footnotes_meta)
         .unwrap_or_default();
 
     out.posts.push(Post {
@@ -425,6 +412,26 @@ fn read_post(file: &str, obj: Map<String, Value>, out: &mut ReadOutput) -> Resul
         footnotes,
     });
     Ok(())
+}
+
+/// WordPress keeps a post's footnotes in the `footnotes` meta field as a JSON string: an array
+/// of `{"id", "content"}`. Anything else gives no notes.
+pub fn parse_footnotes_meta(json: &str) -> Vec<(String, String)> {
+    serde_json::from_str::<Value>(json)
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .map(|notes| {
+            notes
+                .iter()
+                .filter_map(|n| {
+                    Some((
+                        n.get("id")?.as_str()?.to_string(),
+                        n.get("content")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn push_unique(list: &mut Vec<String>, item: String) {
@@ -468,53 +475,11 @@ fn date_field(obj: &Map<String, Value>, gmt: &str, local: &str) -> Option<DateTi
 }
 
 fn collect_footnote_refs(blocks: &[Block], out: &mut Vec<String>) {
-    fn inl(inlines: &[Inline], out: &mut Vec<String>) {
-        for i in inlines {
-            match i {
-                Inline::FootnoteRef { id } => out.push(id.clone()),
-                Inline::Emph(c)
-                | Inline::Strong(c)
-                | Inline::Strike(c)
-                | Inline::Underline(c)
-                | Inline::Superscript(c)
-                | Inline::Subscript(c)
-                | Inline::Link { content: c, .. }
-                | Inline::Span { content: c, .. } => inl(c, out),
-                _ => {}
-            }
+    crate::model::walk(blocks, &mut |v| {
+        if let crate::model::Visit::Inline(Inline::FootnoteRef { id }) = v {
+            out.push(id.clone());
         }
-    }
-    for b in blocks {
-        match b {
-            Block::Heading { content, .. } | Block::Paragraph(content) | Block::Plain(content) => {
-                inl(content, out)
-            }
-            Block::BulletList(items) | Block::OrderedList { items, .. } => {
-                items.iter().for_each(|i| collect_footnote_refs(i, out))
-            }
-            Block::DefinitionList(entries) => {
-                for (term, defs) in entries {
-                    inl(term, out);
-                    defs.iter().for_each(|d| collect_footnote_refs(d, out));
-                }
-            }
-            Block::Quote { blocks, citation } => {
-                collect_footnote_refs(blocks, out);
-                inl(citation, out);
-            }
-            Block::LineBlock(lines) => lines.iter().for_each(|l| inl(l, out)),
-            Block::Figure { caption, .. } => inl(caption, out),
-            Block::Table(t) => {
-                inl(&t.caption, out);
-                for row in t.head.iter().chain(&t.body).chain(&t.foot) {
-                    row.iter()
-                        .for_each(|c| collect_footnote_refs(&c.blocks, out));
-                }
-            }
-            Block::Div { blocks, .. } => collect_footnote_refs(blocks, out),
-            Block::Footnotes(_) | Block::Code { .. } | Block::Rule | Block::Raw { .. } => {}
-        }
-    }
+    });
 }
 
 fn collect_footnote_defs(blocks: &[Block], out: &mut Vec<String>) {

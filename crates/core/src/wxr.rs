@@ -345,19 +345,7 @@ fn to_post(
             ..Image::default()
         });
     let footnotes = meta_value("footnotes")
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-        .and_then(|v| v.as_array().cloned())
-        .map(|notes| {
-            notes
-                .iter()
-                .filter_map(|n| {
-                    Some((
-                        n.get("id")?.as_str()?.to_string(),
-                        n.get("content")?.as_str()?.to_string(),
-                    ))
-                })
-                .collect()
-        })
+        .map(|s| crate::rest::parse_footnotes_meta(&s))
         .unwrap_or_default();
     let context = DisplayContext { attachments };
     let excerpt = if it.excerpt.trim().is_empty() {

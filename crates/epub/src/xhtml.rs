@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
+use postbook_core::book::link_key;
 use postbook_core::html::slugify;
 use postbook_core::model::{
     Align, Block, Book, Chapter, Footnote, Image, Inline, Table, inlines_text,
@@ -96,15 +97,6 @@ pub fn clean_url(url: &str) -> Option<String> {
     Some(out)
 }
 
-/// `https://site/a/b/` and `http://site/a/b` are the same post: compares without scheme,
-/// `www.`, trailing slash, query or fragment.
-pub fn link_key(url: &str) -> Option<String> {
-    let (_, rest) = url.trim().split_once("://")?;
-    let rest = rest.split('#').next().unwrap_or(rest);
-    let rest = rest.strip_prefix("www.").unwrap_or(rest);
-    Some(rest.trim_end_matches('/').to_ascii_lowercase())
-}
-
 /// What the writer knows about the whole book.
 pub struct BookRefs {
     /// Chapter file names, by chapter index.
@@ -126,32 +118,13 @@ impl BookRefs {
             if let Some(key) = chapter.meta.link.as_deref().and_then(link_key) {
                 by_link.entry(key).or_insert(i);
             }
-            let mut ids = HashSet::new();
-            collect_heading_ids(&chapter.blocks, &mut ids);
-            heading_ids.push(ids);
+            heading_ids.push(postbook_core::book::heading_ids(&chapter.blocks));
         }
         BookRefs {
             files,
             by_link,
             heading_ids,
             images,
-        }
-    }
-}
-
-fn collect_heading_ids(blocks: &[Block], ids: &mut HashSet<String>) {
-    for block in blocks {
-        match block {
-            Block::Heading { id, .. } => {
-                ids.insert(id.clone());
-            }
-            Block::BulletList(items) | Block::OrderedList { items, .. } => {
-                items.iter().for_each(|i| collect_heading_ids(i, ids))
-            }
-            Block::Quote { blocks, .. } | Block::Div { blocks, .. } => {
-                collect_heading_ids(blocks, ids)
-            }
-            _ => {}
         }
     }
 }

@@ -6,8 +6,11 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use hyphenation::Standard;
+use postbook_core::book::{heading_ids, link_key};
 use postbook_core::html::slugify;
-use postbook_core::model::{Block, Book, Chapter, Footnote, Image, Inline, Table, inlines_text};
+use postbook_core::model::{
+    Block, Book, Chapter, Footnote, Image, Inline, Table, expand_tabs, inlines_text,
+};
 
 use crate::fonts::{Fonts, Style};
 use crate::text::{Justify, Line, Span, Target, break_lines};
@@ -168,13 +171,6 @@ pub struct ChapterLayout<'a> {
     pub missing_images: usize,
 }
 
-fn link_key(url: &str) -> Option<String> {
-    let (_, rest) = url.trim().split_once("://")?;
-    let rest = rest.split('#').next().unwrap_or(rest);
-    let rest = rest.strip_prefix("www.").unwrap_or(rest);
-    Some(rest.trim_end_matches('/').to_ascii_lowercase())
-}
-
 /// Chapter index by permalink key, for links between posts of the book.
 pub fn links_of(book: &Book) -> HashMap<String, usize> {
     let mut map = HashMap::new();
@@ -188,27 +184,9 @@ pub fn links_of(book: &Book) -> HashMap<String, usize> {
 
 /// Heading ids of every chapter.
 pub fn heading_ids_of(book: &Book) -> Vec<HashSet<String>> {
-    fn walk(blocks: &[Block], ids: &mut HashSet<String>) {
-        for b in blocks {
-            match b {
-                Block::Heading { id, .. } => {
-                    ids.insert(id.clone());
-                }
-                Block::Div { blocks, .. } | Block::Quote { blocks, .. } => walk(blocks, ids),
-                Block::BulletList(items) | Block::OrderedList { items, .. } => {
-                    items.iter().for_each(|i| walk(i, ids))
-                }
-                _ => {}
-            }
-        }
-    }
     book.chapters
         .iter()
-        .map(|c| {
-            let mut ids = HashSet::new();
-            walk(&c.blocks, &mut ids);
-            ids
-        })
+        .map(|c| heading_ids(&c.blocks))
         .collect()
 }
 
@@ -1272,22 +1250,6 @@ fn plain(text: &str, size: f32) -> Span {
 pub fn line_height(line: &Line, size: f32) -> f32 {
     let biggest = line.pieces.iter().map(|p| p.size).fold(size, f32::max);
     (biggest * 1.32).max(line.ascent + line.descent + size * 0.2)
-}
-
-fn expand_tabs(line: &str) -> String {
-    let mut out = String::new();
-    let mut col = 0;
-    for c in line.chars() {
-        if c == '\t' {
-            let n = 4 - col % 4;
-            out.push_str(&" ".repeat(n));
-            col += n;
-        } else {
-            out.push(c);
-            col += 1;
-        }
-    }
-    out
 }
 
 /// Verbatim lines: spaces kept, broken only where wider than `width`, the continuation

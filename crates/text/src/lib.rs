@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use postbook_core::model::{Align, Block, Book, Chapter, Footnote, Inline, Table};
+use postbook_core::model::{Align, Block, Book, Chapter, Footnote, Inline, Table, expand_tabs};
 use postbook_core::{ExportError, Exporter};
 use unicode_width::UnicodeWidthStr;
 
@@ -804,25 +804,6 @@ fn image_label(alt: &str) -> String {
     } else {
         format!("[Image: {alt}]")
     }
-}
-
-fn expand_tabs(line: &str) -> String {
-    if !line.contains('\t') {
-        return line.to_string();
-    }
-    let mut out = String::new();
-    let mut col = 0;
-    for c in line.chars() {
-        if c == '\t' {
-            let n = 4 - col % 4;
-            out.push_str(&" ".repeat(n));
-            col += n;
-        } else {
-            out.push(c);
-            col += c.to_string().width();
-        }
-    }
-    out
 }
 
 #[cfg(test)]
