@@ -283,7 +283,7 @@ fn fit_split(
         .iter()
         .all(|c| c.is_alphabetic() || *c == '\'' || *c == '\u{2019}' || *c == '-');
     // dictionary hyphenation of ordinary words
-    if let (Some(dict), true) = (dict, alphabetic && n >= 6) {
+    if let (Some(dict), true) = (dict, alphabetic && (6..=60).contains(&n)) {
         let lower = text.to_lowercase();
         if lower.chars().count() == n {
             let breaks = dict.hyphenate(&lower).breaks;
@@ -310,21 +310,28 @@ fn fit_split(
     if word.width <= line_width {
         return None;
     }
-    // too long for any line: after a slash, dot, dash or ampersand, else anywhere
-    let mut best = None;
-    for at in 1..n {
-        let (head, tail) = split_word(fonts, word, at, "");
-        if head.width > room {
-            break;
-        }
-        let natural = matches!(chars[at - 1], '/' | '.' | '-' | '?' | '&' | '=' | '_' | ',');
-        if natural || best.is_none() {
-            best = Some((at, natural, head, tail));
-        } else if let Some((_, false, _, _)) = best {
-            best = Some((at, false, head, tail));
+    // too long for any line: the longest head that fits (from the glyphs' advances, one per
+    // character), moved back to just after a slash, dot, dash or ampersand when one is near
+    let mut lo = 0usize;
+    let mut acc = 0.0f32;
+    'measure: for p in &word.pieces {
+        for (face, gid, _) in &p.glyphs {
+            let w = fonts.advance(*face, *gid) * p.size;
+            if acc + w > room {
+                break 'measure;
+            }
+            acc += w;
+            lo += 1;
         }
     }
-    best.map(|(_, _, h, t)| (h, t))
+    let lo = lo.min(n - 1);
+    if lo == 0 {
+        return None;
+    }
+    let natural = (lo.saturating_sub(30).max(1)..=lo)
+        .rev()
+        .find(|&at| matches!(chars[at - 1], '/' | '.' | '-' | '?' | '&' | '=' | '_' | ','));
+    Some(split_word(fonts, word, natural.unwrap_or(lo), ""))
 }
 
 /// Breaks spans into lines of at most `width` points (the first line `first_width`).
@@ -551,6 +558,26 @@ mod tests {
             assert!((line.width - 150.0).abs() < 0.5, "{}", line.width);
         }
         assert!(lines.last().expect("last").width < 150.0);
+    }
+
+    #[test]
+    fn a_huge_word_breaks_quickly() {
+        let f = fonts();
+        let word = "x".repeat(20_000);
+        let started = std::time::Instant::now();
+        let lines = break_lines(&f, &[span(&word)], 300.0, 300.0, Justify::Both, None);
+        assert!(lines.len() > 100);
+        assert!(lines.iter().all(|l| l.width <= 300.5));
+        let total: usize = lines
+            .iter()
+            .map(|l| l.pieces.iter().map(|p| p.text.len()).sum::<usize>())
+            .sum();
+        assert_eq!(total, 20_000, "no character lost");
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "took {:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
