@@ -680,6 +680,27 @@ fn collect_blocks_text(blocks: &[Block], parts: &mut Vec<String>) {
     }
 }
 
+/// Numbers a chapter's notes for printing: each keeps the number its first reference got
+/// (`numbers`, by note id); notes never referenced follow, in their order. Sorted by number.
+pub fn number_notes(
+    notes: Vec<Footnote>,
+    numbers: &std::collections::HashMap<String, usize>,
+) -> Vec<(usize, Footnote)> {
+    let mut next = numbers.len();
+    let mut numbered: Vec<(usize, Footnote)> = notes
+        .into_iter()
+        .map(|note| {
+            let n = numbers.get(&note.id).copied().unwrap_or_else(|| {
+                next += 1;
+                next
+            });
+            (n, note)
+        })
+        .collect();
+    numbered.sort_by_key(|(n, _)| *n);
+    numbered
+}
+
 /// A line with its tabs expanded to stops every four columns (display columns: wide CJK
 /// characters count two).
 pub fn expand_tabs(line: &str) -> String {

@@ -240,20 +240,8 @@ impl<'a> ChapterWriter<'a> {
             return String::new();
         }
         // in the order of first reference; notes never referenced come last
-        let mut order: Vec<(usize, Footnote)> = Vec::new();
-        let notes = std::mem::take(&mut self.notes);
-        let mut next = self.note_numbers.len();
-        for note in notes {
-            let n = match self.note_numbers.get(&note.id) {
-                Some(&n) => n,
-                None => {
-                    next += 1;
-                    next
-                }
-            };
-            order.push((n, note));
-        }
-        order.sort_by_key(|(n, _)| *n);
+        let order =
+            postbook_core::model::number_notes(std::mem::take(&mut self.notes), &self.note_numbers);
         let mut out = String::from(
             "<section class=\"footnotes\" epub:type=\"footnotes\">\n<hr class=\"footnotes-rule\"/>\n",
         );

@@ -292,20 +292,8 @@ impl<'a> ChapterLayout<'a> {
             return;
         }
         let size = self.geo.size;
-        let notes = std::mem::take(&mut self.notes);
-        let mut numbered: Vec<(usize, Footnote)> = Vec::new();
-        let mut next = self.note_numbers.len();
-        for note in notes {
-            let n = match self.note_numbers.get(&note.id) {
-                Some(&n) => n,
-                None => {
-                    next += 1;
-                    next
-                }
-            };
-            numbered.push((n, note));
-        }
-        numbered.sort_by_key(|(n, _)| *n);
+        let numbered =
+            postbook_core::model::number_notes(std::mem::take(&mut self.notes), &self.note_numbers);
         out.push(Item::gap(size * 1.2));
         out.push(Item {
             keep_next: true,
