@@ -55,40 +55,40 @@ pub struct FetchArgs {
 /// What to fetch from a live site (for `fetch`, and `convert URL`).
 #[derive(Debug, Args, Clone)]
 pub struct SiteArgs {
-    /// Only posts in these categories (slugs or names, comma-separated).
+    /// Live sites: only posts in these categories (slugs or names, comma-separated).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub category: Vec<String>,
 
-    /// Only posts with these tags (slugs or names, comma-separated).
+    /// Live sites: only posts with these tags (slugs or names, comma-separated).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub tag: Vec<String>,
 
-    /// Only posts published after this date (YYYY-MM-DD).
+    /// Live sites: only posts published after this date (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     pub after: Option<String>,
 
-    /// Only posts published before this date (YYYY-MM-DD).
+    /// Live sites: only posts published before this date (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     pub before: Option<String>,
 
-    /// Only posts matching this search.
+    /// Live sites: only posts matching this search.
     #[arg(long, value_name = "WORDS")]
     pub search: Option<String>,
 
-    /// At most this many posts (the newest).
+    /// Live sites: at most this many posts (the newest).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
 
-    /// What to fetch.
+    /// Live sites: what to fetch.
     #[arg(long = "type", value_enum, default_value_t = TypeArg::Posts)]
     pub kind: TypeArg,
 
-    /// Keep fetched posts (and images) in this folder; the next run asks the site only for
-    /// what changed.
+    /// Live sites: keep fetched posts (and images) in this folder; the next run asks the site
+    /// only for what changed.
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
 
-    /// Posts per request (1–100).
+    /// Live sites: posts per request (1–100).
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub per_page: u32,
 }
@@ -154,9 +154,9 @@ pub struct ConvertArgs {
     #[arg(long, value_enum, default_value_t = OrderArg::Oldest)]
     pub order: OrderArg,
 
-    /// Wrap plain text at this many columns; 0 turns wrapping off.
-    #[arg(long, value_name = "N", default_value_t = 72)]
-    pub width: usize,
+    /// Wrap plain text at this many columns (0 turns wrapping off; at most 10000).
+    #[arg(long, value_name = "N", default_value_t = 72, value_parser = clap::value_parser!(u16).range(0..=10000))]
+    pub width: u16,
 
     /// EPUB: heading levels in the contents (1: chapters only; 2: chapters and their top
     /// headings).

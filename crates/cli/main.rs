@@ -21,7 +21,9 @@ fn exporters(args: &ConvertArgs) -> anyhow::Result<Vec<Box<dyn Exporter>>> {
         Box::new(postbook_epub::EpubExporter::new(epub_options(args)?)),
         Box::new(postbook_pdf::PdfExporter::new(pdf_options(args)?)),
         Box::new(postbook_text::TextExporter::new(
-            postbook_text::TextOptions { width: args.width },
+            postbook_text::TextOptions {
+                width: usize::from(args.width),
+            },
         )),
     ])
 }
@@ -189,11 +191,24 @@ fn formats() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Dates must be dates: `--after garbage` is a usage error, not an empty book.
+fn check_site_args(site: &args::SiteArgs) -> anyhow::Result<()> {
+    for (name, value) in [("--after", &site.after), ("--before", &site.before)] {
+        if let Some(v) = value {
+            if postbook_core::DateTime::parse(v).is_none() {
+                return Err(UsageError(format!("{name} {v:?} is not a date (YYYY-MM-DD)")).into());
+            }
+        }
+    }
+    Ok(())
+}
+
 fn fetch(args: &FetchArgs) -> anyhow::Result<()> {
     let log = Log {
         quiet: args.quiet,
         verbose: args.verbose,
     };
+    check_site_args(&args.site)?;
     let fetched = site::fetch(&args.url, &args.site, args.quiet, &log)?;
     let bytes = serde_json::to_vec(&fetched.posts)?;
     let count = fetched.posts.len();
@@ -224,6 +239,18 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
             .filter(|s| !s.is_empty())
             .collect(),
     };
+    check_site_args(&args.site)?;
+    let site = &args.site;
+    let site_only = !site.category.is_empty()
+        || !site.tag.is_empty()
+        || site.after.is_some()
+        || site.before.is_some()
+        || site.search.is_some()
+        || site.limit.is_some()
+        || site.cache.is_some();
+    if site_only && !args.inputs.iter().any(|i| site::is_url(i)) {
+        log.warn("--category, --tag, --after, --before, --search, --limit and --cache apply to live sites (an http:// or https:// input); they are ignored for files");
+    }
     let read = inputs::read_all(&args.inputs, &wxr, &args.site, &log)?;
     let found = read.posts.len();
     let (mut posts, dropped) = dedupe(read.posts);

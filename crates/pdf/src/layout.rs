@@ -544,6 +544,11 @@ impl<'a> ChapterLayout<'a> {
 
     fn block(&mut self, block: &Block, x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32) {
         let width = self.geo.text_w();
+        // deep nesting (unclosed lists and quotes in old posts) stops indenting at half the
+        // measure, so that text always has room
+        let x = x.min(width * 0.5);
+        let bars: Vec<f32> = bars.iter().copied().filter(|b| *b < width * 0.5).collect();
+        let bars = bars.as_slice();
         match block {
             Block::Paragraph(c) | Block::Plain(c) => {
                 self.paragraph(c, x, bars, out, size, Justify::Both)
@@ -1183,17 +1188,22 @@ impl<'a> ChapterLayout<'a> {
                     }
                 }
                 let header = r < head_rows || row.iter().flatten().all(|(_, _, h, _)| *h);
-                let item = Item::new(
-                    Kind::Row(Rc::new(Row {
-                        cells: laid,
-                        header: header && r < head_rows.max(1),
-                    })),
-                    height.max(tsize * 1.4),
-                );
-                if r < head_rows {
-                    header_items.push(item.clone());
+                let header = header && r < head_rows.max(1);
+                // a row taller than most of a page is cut into slices that each fit
+                let limit = self.geo.text_h() * 0.8;
+                for (slice, slice_height) in slice_row(laid, height.max(tsize * 1.4), limit, pad) {
+                    let item = Item::new(
+                        Kind::Row(Rc::new(Row {
+                            cells: slice,
+                            header,
+                        })),
+                        slice_height,
+                    );
+                    if r < head_rows {
+                        header_items.push(item.clone());
+                    }
+                    rows_out.push(item);
                 }
-                rows_out.push(item);
             }
             let repeat = (!header_items.is_empty()).then(|| Rc::new(header_items));
             let n = rows_out.len();
@@ -1211,6 +1221,35 @@ impl<'a> ChapterLayout<'a> {
             out.extend(caption_items(self));
         }
     }
+}
+
+/// Cuts a row whose height passes `limit` into slices, each cell's lines going to the slice
+/// their position falls in; a row that fits is returned whole.
+fn slice_row(cells: Vec<CellBox>, height: f32, limit: f32, pad: f32) -> Vec<(Vec<CellBox>, f32)> {
+    if height <= limit {
+        return vec![(cells, height)];
+    }
+    let mut slices: Vec<(Vec<CellBox>, f32)> = Vec::new();
+    let mut start = 0.0f32;
+    while start < height - pad {
+        let end = start + limit - 2.0 * pad;
+        let mut slice = Vec::with_capacity(cells.len());
+        let mut bottom = pad;
+        for (x, w, lines) in &cells {
+            let mut kept = Vec::new();
+            for (y, line) in lines {
+                if *y >= start && *y < end {
+                    let top = y - start + pad;
+                    bottom = bottom.max(top + line.ascent + line.descent + pad * 2.0);
+                    kept.push((top, line.clone()));
+                }
+            }
+            slice.push((*x, *w, kept));
+        }
+        slices.push((slice, bottom.min(limit).max(pad * 2.0)));
+        start = end;
+    }
+    slices
 }
 
 /// The inlines of a block, for table cells.
@@ -1311,6 +1350,9 @@ pub fn paginate(items: Vec<Item>, text_h: f32) -> Vec<Page> {
         }
         h
     };
+    // items placed on this page that are not repeated table headers: a page is only ever
+    // closed when it holds one, so every round makes progress
+    let mut real = 0usize;
     while i < n {
         let item = &items[i];
         if matches!(item.kind, Kind::PageBreak) {
@@ -1318,6 +1360,7 @@ pub fn paginate(items: Vec<Item>, text_h: f32) -> Vec<Page> {
                 pages.push(std::mem::take(&mut page));
             }
             y = 0.0;
+            real = 0;
             i += 1;
             continue;
         }
@@ -1356,24 +1399,30 @@ pub fn paginate(items: Vec<Item>, text_h: f32) -> Vec<Page> {
             }
         }
         let fits = y + need <= text_h + 0.01;
-        if !fits && !page.is_empty() && need <= text_h {
+        if !fits && real > 0 && need <= text_h {
             pages.push(std::mem::take(&mut page));
             y = 0.0;
+            real = 0;
             if let Some(header) = &item.repeat {
                 for h in header.iter() {
-                    page.push((h.clone(), y));
-                    y += h.height;
+                    // repeat the header only when the header and this row fit together
+                    if y + h.height + item.height <= text_h {
+                        page.push((h.clone(), y));
+                        y += h.height;
+                    }
                 }
             }
             continue;
         }
-        if !fits && !page.is_empty() && item.height <= text_h && y + item.height > text_h {
+        if !fits && real > 0 && item.height <= text_h && y + item.height > text_h {
             pages.push(std::mem::take(&mut page));
             y = 0.0;
+            real = 0;
             continue;
         }
         page.push((item.clone(), y));
         y += item.height;
+        real += 1;
         i += 1;
     }
     if !page.is_empty() {

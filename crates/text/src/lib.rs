@@ -302,7 +302,7 @@ impl ChapterWriter {
         let meta = &chapter.meta;
         let mut lines = Vec::new();
         let title = wrap(&resolve_markers(&self.inlines(&meta.title)), width);
-        let rule = max_width(&title).clamp(3, if width == 0 { usize::MAX } else { width });
+        let rule = max_width(&title).clamp(3, if width == 0 { usize::MAX } else { width.max(3) });
         lines.extend(title);
         lines.push("=".repeat(rule));
         let mut byline = Vec::new();
@@ -825,6 +825,17 @@ mod tests {
         };
         let text = render(&book, &TextOptions { width });
         text.strip_prefix("T\n===\n\n").unwrap_or(&text).to_string()
+    }
+
+    #[test]
+    fn tiny_widths_do_not_panic() {
+        for width in [1, 2, 3, 5] {
+            let text = chapter_text(
+                "<h2>Head</h2><p>Some words</p><ul><li>item</li></ul><table><tr><td>a</td><td>b</td></tr></table>",
+                width,
+            );
+            assert!(text.contains("words"));
+        }
     }
 
     #[test]
