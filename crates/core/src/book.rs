@@ -40,11 +40,23 @@ pub struct BookOptions {
 /// Drops posts that appear twice (same id), keeping the most recently modified copy at the
 /// place of the first. Returns the posts kept and how many were dropped.
 pub fn dedupe(posts: Vec<Post>) -> (Vec<Post>, usize) {
-    let mut index: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+    // ids are per site: the same id from two sites (told by their links' hosts) is two posts
+    let key = |p: &Post| {
+        let site = p
+            .meta
+            .link
+            .as_deref()
+            .and_then(site_of)
+            .map(|s| host_of(&s).to_ascii_lowercase())
+            .unwrap_or_default();
+        (p.meta.id, site)
+    };
+    let mut index: std::collections::HashMap<(u64, String), usize> =
+        std::collections::HashMap::new();
     let mut kept: Vec<Post> = Vec::with_capacity(posts.len());
     let mut dropped = 0;
     for post in posts {
-        match index.get(&post.meta.id) {
+        match index.get(&key(&post)) {
             Some(&i) => {
                 dropped += 1;
                 if post.meta.modified > kept[i].meta.modified {
@@ -52,7 +64,7 @@ pub fn dedupe(posts: Vec<Post>) -> (Vec<Post>, usize) {
                 }
             }
             None => {
-                index.insert(post.meta.id, kept.len());
+                index.insert(key(&post), kept.len());
                 kept.push(post);
             }
         }

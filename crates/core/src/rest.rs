@@ -252,7 +252,7 @@ fn read_post(file: &str, obj: Map<String, Value>, out: &mut ReadOutput) -> Resul
         ));
         return Ok(());
     }
-    if title.is_empty() {
+    if crate::model::inlines_text(&title).trim().is_empty() {
         let fallback = date.map_or_else(|| "Untitled".to_string(), |d| d.date_long());
         out.warnings.push(format!(
             "{file}: post {id} has no title; calling it \u{201c}{fallback}\u{201d}"

@@ -254,6 +254,18 @@ pub fn read_wxr(file: &str, bytes: &[u8], options: &WxrOptions) -> Result<ReadOu
         }
     }
 
+    // an item without a usable wp:post_id still is a post of its own: it gets an id past
+    // any WordPress would give, from its place in the file
+    let items: Vec<Item> = items
+        .into_iter()
+        .enumerate()
+        .map(|(n, mut it)| {
+            if it.id.is_none() {
+                it.id = Some(1_000_000_000_000 + n as u64);
+            }
+            it
+        })
+        .collect();
     let attachments: HashMap<u64, &Item> = items
         .iter()
         .filter(|i| i.kind == "attachment")
@@ -311,7 +323,7 @@ fn to_post(
     let id = it.id.unwrap_or(0);
     let date = DateTime::parse(&it.date_gmt).or_else(|| DateTime::parse(&it.date));
     let modified = DateTime::parse(&it.modified_gmt).or_else(|| DateTime::parse(&it.modified));
-    if title.is_empty() {
+    if crate::model::inlines_text(&title).trim().is_empty() {
         let fallback = date.map_or_else(|| "Untitled".to_string(), |d| d.date_long());
         warnings.push(format!(
             "{file}: post {id} has no title; calling it \u{201c}{fallback}\u{201d}"
@@ -519,6 +531,9 @@ struct Shortcode<'a> {
     end: usize,
 }
 
+/// The name given to an escaped shortcode (`[[…]]`), which stays text.
+const ESCAPED: &str = "\u{0}escaped";
+
 const KNOWN_SHORTCODES: &[&str] = &[
     "caption",
     "wp_caption",
@@ -537,7 +552,22 @@ fn next_shortcode(s: &str, from: usize) -> Option<Shortcode<'_>> {
         let start = search + rel;
         search = start + 1;
         let rest = &s[start + 1..];
-        if rest.starts_with('[') || rest.starts_with('/') {
+        if let Some(escaped) = rest.strip_prefix('[') {
+            // [[name …]] is how WordPress writes a literal [name …]
+            let named = escaped.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '/');
+            if let (true, Some(close)) = (named, escaped.find("]]")) {
+                let end = start + 2 + close + 2;
+                return Some(Shortcode {
+                    name: ESCAPED,
+                    attrs: HashMap::new(),
+                    inner: Some(&s[start + 1..end - 1]),
+                    start,
+                    end,
+                });
+            }
+            continue;
+        }
+        if rest.starts_with('/') {
             continue;
         }
         let name_len = rest
@@ -638,6 +668,9 @@ fn shortcodes(s: &str, context: &DisplayContext<'_>) -> String {
 }
 
 fn expand(code: &Shortcode<'_>, context: &DisplayContext<'_>) -> String {
+    if code.name == ESCAPED {
+        return code.inner.unwrap_or_default().to_string();
+    }
     let inner = code
         .inner
         .map(|i| shortcodes(i, context))
@@ -1004,6 +1037,11 @@ mod tests {
         );
         let html = show("[myplugin color=\"red\"]kept text[/myplugin] and [sic] and [1]");
         assert_eq!(html, "<p>kept text and [sic] and [1]</p>\n");
+        let html = show("Write [[caption]] to get a caption, and [[gallery ids=\"1\"]].");
+        assert_eq!(
+            html,
+            "<p>Write [caption] to get a caption, and [gallery ids=\"1\"].</p>\n"
+        );
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
     let mut builder =
         EpubBuilder::new(epub_builder::ZipLibrary::new().map_err(err)?).map_err(err)?;
     builder.epub_version(EpubVersion::V30);
-    builder.set_title(clean_text(&meta.title));
+    builder.set_title(xhtml::non_empty(&clean_text(&meta.title)));
     for author in &meta.authors {
         builder.add_author(clean_text(author));
     }
@@ -338,7 +338,7 @@ fn title_page(book: &Book, lang: &str) -> String {
 }
 
 /// A BCP 47 tag of letters, digits and dashes; `en` when the given one is not usable.
-fn language_tag(lang: &str) -> String {
+pub(crate) fn language_tag(lang: &str) -> String {
     let tag = lang.trim().replace('_', "-");
     let ok = !tag.is_empty()
         && tag.len() <= 35

@@ -59,15 +59,24 @@ pub fn clean_url(url: &str) -> Option<String> {
             let host = after.split(['/', '?', '#']).next().unwrap_or("");
             let host = host.rsplit('@').next().unwrap_or(host);
             let name = host.split(':').next().unwrap_or("");
-            let port_ok = host
-                .split_once(':')
-                .is_none_or(|(_, p)| p.is_empty() || p.bytes().all(|b| b.is_ascii_digit()));
-            let name_ok = !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '[' | ']' | '_'))
-                && !name.starts_with('.')
-                && name != "#";
+            let port_ok = host.starts_with('[')
+                || host
+                    .split_once(':')
+                    .is_none_or(|(_, p)| p.is_empty() || p.bytes().all(|b| b.is_ascii_digit()));
+            let ipv6 = host.starts_with('[')
+                && host.split(']').next().is_some_and(|h| {
+                    h.len() > 1
+                        && h[1..]
+                            .chars()
+                            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+                })
+                && host.contains(']');
+            let name_ok = ipv6
+                || (!name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_'))
+                    && !name.starts_with('.'));
             if !name_ok || !port_ok {
                 return None;
             }
@@ -82,8 +91,15 @@ pub fn clean_url(url: &str) -> Option<String> {
     let mut out = String::with_capacity(url.len());
     out.push_str(&scheme_lower);
     out.push(':');
-    for c in rest.chars() {
+    let chars: Vec<char> = rest.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
         match c {
+            // a % that does not start an escape is a literal percent sign
+            '%' if !(chars.get(i + 1).is_some_and(char::is_ascii_hexdigit)
+                && chars.get(i + 2).is_some_and(char::is_ascii_hexdigit)) =>
+            {
+                out.push_str("%25")
+            }
             ' ' | '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}' => {
                 let mut buf = [0u8; 4];
                 for b in c.encode_utf8(&mut buf).bytes() {
@@ -138,7 +154,7 @@ pub fn document_start(title: &str, lang: &str, body_type: Option<&str>) -> Strin
     };
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:epub=\"http://www.idpf.org/2007/ops\" lang=\"{lang}\" xml:lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>{}</title>\n<link rel=\"stylesheet\" type=\"text/css\" href=\"stylesheet.css\"/>\n</head>\n{body}\n",
-        esc(&clean_text(title))
+        esc(&non_empty(&clean_text(title)))
     )
 }
 
@@ -182,11 +198,12 @@ impl<'a> ChapterWriter<'a> {
         collect_notes(&chapter.blocks, &mut self.notes);
         self.notes_defined = self.notes.iter().map(|n| n.id.clone()).collect();
         let title_text = meta.title_text();
-        let mut out = document_start(
-            &title_text,
-            meta.language.as_deref().unwrap_or(lang),
-            Some("bodymatter"),
-        );
+        let lang = meta
+            .language
+            .as_deref()
+            .map(crate::language_tag)
+            .unwrap_or_else(|| lang.to_string());
+        let mut out = document_start(&title_text, &lang, Some("bodymatter"));
         let _ = writeln!(
             out,
             "<section class=\"chapter\" epub:type=\"chapter\" id=\"chapter_{}\">",
@@ -651,7 +668,16 @@ fn collect_notes(blocks: &[Block], notes: &mut Vec<Footnote>) {
 
 /// The plain title of a chapter, for the table of contents.
 pub fn toc_title(chapter: &Chapter) -> String {
-    clean_text(&chapter.meta.title_text())
+    non_empty(&clean_text(&chapter.meta.title_text()))
+}
+
+/// A title for places that must not be empty (`<title>`, the contents, `dc:title`).
+pub fn non_empty(title: &str) -> String {
+    if title.trim().is_empty() {
+        "Untitled".to_string()
+    } else {
+        title.to_string()
+    }
 }
 
 /// The headings of a chapter as (level relative to the chapter's top heading, id, text).
@@ -689,6 +715,15 @@ mod tests {
     #[test]
     fn urls() {
         assert_eq!(clean_url("https://#"), None);
+        assert_eq!(clean_url("http://[bad"), None);
+        assert_eq!(
+            clean_url("http://[::1]:8080/x").as_deref(),
+            Some("http://[::1]:8080/x")
+        );
+        assert_eq!(
+            clean_url("https://ex.org/%ZZ%41").as_deref(),
+            Some("https://ex.org/%25ZZ%41")
+        );
         assert_eq!(clean_url("javascript:alert(1)"), None);
         assert_eq!(clean_url("file:///etc/passwd"), None);
         assert_eq!(clean_url("http://"), None);

@@ -272,6 +272,21 @@ fn normalize(bytes: Vec<u8>) -> Result<ImageData, String> {
             .into_dimensions()
             .map_err(|e| format!("a broken image: {e}"))?,
     };
+    if format == image::ImageFormat::Jpeg {
+        // decoders forgive a cut-off JPEG; readers and printers do not
+        let end = bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+        if !bytes[..end].ends_with(&[0xFF, 0xD9]) {
+            return Err("a truncated JPEG (no end marker)".into());
+        }
+    }
+    // the whole image must decode: a truncated or corrupt file would break the book. A JPEG
+    // in a coding the decoder lacks (arithmetic) is kept when its header is sound.
+    if let Err(e) = image::load_from_memory_with_format(&bytes, format) {
+        let unsupported = e.to_string().contains("not supported");
+        if !(format == image::ImageFormat::Jpeg && unsupported) {
+            return Err(format!("a broken image: {e}"));
+        }
+    }
     let media_type = match format {
         image::ImageFormat::Png => "image/png",
         image::ImageFormat::Jpeg => "image/jpeg",
@@ -428,6 +443,26 @@ mod tests {
         assert!(err.contains("SVG"));
         let err = resolve("data:image/png;base64,!!!", None, &ImageSources::default()).unwrap_err();
         assert!(err.contains("base64"));
+    }
+
+    #[test]
+    fn truncated_images_are_refused() {
+        let img = image::RgbImage::from_pixel(40, 30, image::Rgb([200, 10, 10]));
+        let mut png = Vec::new();
+        image::DynamicImage::ImageRgb8(img)
+            .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+            .expect("encode png");
+        assert!(normalize(png.clone()).is_ok());
+        let half = png[..png.len() / 2].to_vec();
+        let err = normalize(half).unwrap_err();
+        assert!(err.starts_with("a broken image"), "{err}");
+        let mut jpeg = Vec::new();
+        image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(40, 30, image::Rgb([9, 9, 9])))
+            .write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+            .expect("encode jpeg");
+        assert!(normalize(jpeg.clone()).is_ok());
+        let err = normalize(jpeg[..jpeg.len() - 40].to_vec()).unwrap_err();
+        assert!(err.contains("truncated"), "{err}");
     }
 
     #[test]

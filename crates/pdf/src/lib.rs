@@ -650,7 +650,8 @@ impl Doc<'_> {
         if let Some(id) = self.images.get(key) {
             return Some(id.clone());
         }
-        self.book.images.get(key)?;
+        // only images that make an XObject are drawn: a page must not name a missing one
+        image_xobject(self.book.images.get(key)?)?;
         let id = format!("Im{}", self.images.len() + 1);
         self.images.insert(key.to_string(), id.clone());
         Some(id)

@@ -596,7 +596,20 @@ impl ChapterWriter {
     }
 
     fn cell_text(&mut self, blocks: &[Block]) -> String {
-        let lines = self.blocks(blocks, 0);
+        // a table inside a cell is given as its text: drawn as a table, each level of nesting
+        // would multiply the width of the one around it
+        let flat: Vec<Block> = blocks
+            .iter()
+            .map(|b| match b {
+                Block::Table(t) => {
+                    Block::Plain(vec![Inline::Text(postbook_core::model::blocks_text(
+                        std::slice::from_ref(&Block::Table(t.clone())),
+                    ))])
+                }
+                other => other.clone(),
+            })
+            .collect();
+        let lines = self.blocks(&flat, 0);
         lines
             .iter()
             .map(|l| l.trim())
