@@ -78,6 +78,49 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let out = run(&["convert", "-", "-", "-f", "txt"]);
     assert_eq!(out.status.code(), Some(2));
+    let out = run(&["convert", &fixture(SEED), "-f", "txt", "--after", "garbage"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--after \"garbage\" is not a date"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&[
+        "convert",
+        &fixture(SEED),
+        "-f",
+        "txt",
+        "--width",
+        "99999999999",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&[
+        "convert",
+        &fixture(SEED),
+        "-f",
+        "txt",
+        "-o",
+        "-",
+        "--category",
+        "news",
+        "-q",
+    ]);
+    assert!(out.status.success());
+    let out = run(&[
+        "convert",
+        &fixture(SEED),
+        "-f",
+        "txt",
+        "-o",
+        "-",
+        "--category",
+        "news",
+    ]);
+    assert!(
+        stderr(&out).contains("apply to live sites"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

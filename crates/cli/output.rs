@@ -167,6 +167,19 @@ pub fn write_all(
         let stem = book_stem(book);
         for &f in chosen {
             let ext = exporters[f].extension();
+            if as_file {
+                let given = output
+                    .as_deref()
+                    .and_then(|p| p.extension())
+                    .and_then(|e| e.to_str())
+                    .unwrap_or("");
+                if !given.eq_ignore_ascii_case(ext) {
+                    log.warn(&format!(
+                        "writing {} output to a file named .{given}",
+                        exporters[f].name()
+                    ));
+                }
+            }
             let dest = if to_stdout {
                 Destination::Stdout
             } else if as_file {

@@ -303,6 +303,18 @@ mod tests {
     }
 
     #[test]
+    fn the_same_id_on_two_sites_is_two_posts() {
+        let p = posts(
+            r#"[{"id":1,"link":"https://a.example/x/","title":{"rendered":"A"},"content":{"rendered":""}},
+                {"id":1,"link":"https://b.example/y/","title":{"rendered":"B"},"content":{"rendered":""}},
+                {"id":1,"link":"https://a.example/x/","title":{"rendered":"A again"},"content":{"rendered":""}}]"#,
+        );
+        let (kept, dropped) = dedupe(p);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(dropped, 1);
+    }
+
+    #[test]
     fn orders() {
         let json = r#"[{"id":1,"date_gmt":"2024-03-01T00:00:00","title":{"rendered":"b"},"content":{"rendered":""}},
                 {"id":2,"date_gmt":"2024-01-01T00:00:00","title":{"rendered":"C"},"content":{"rendered":""}},

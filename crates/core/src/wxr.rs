@@ -1065,6 +1065,17 @@ mod tests {
     }
 
     #[test]
+    fn items_without_ids_stay_apart() {
+        let xml = b"<rss><channel><wp:wxr_version>1.2</wp:wxr_version>\
+            <item><title>One</title><wp:post_type>post</wp:post_type><wp:status>publish</wp:status></item>\
+            <item><title>Two</title><wp:post_type>post</wp:post_type><wp:status>publish</wp:status><wp:post_id>x12</wp:post_id></item>\
+            </channel></rss>";
+        let out = read_wxr("x.xml", xml, &WxrOptions::default()).expect("reads");
+        assert_eq!(out.posts.len(), 2);
+        assert_ne!(out.posts[0].meta.id, out.posts[1].meta.id);
+    }
+
+    #[test]
     fn entities_are_not_expanded_from_a_dtd() {
         let xml = b"<?xml version=\"1.0\"?><!DOCTYPE rss [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]><rss><channel><wp:wxr_version>1.2</wp:wxr_version><item><title>&b; &amp; &#233;</title><wp:post_type>post</wp:post_type><wp:status>publish</wp:status><wp:post_id>1</wp:post_id></item></channel></rss>";
         let out = read_wxr("x.xml", xml, &WxrOptions::default()).expect("reads");

@@ -1570,6 +1570,90 @@ mod tests {
     }
 
     #[test]
+    fn rows_that_never_fit_with_their_header_still_end() {
+        // a header of 60 and rows of 50 on pages of 100: header and row never fit together
+        let header = Item::new(
+            Kind::Row(Rc::new(Row {
+                cells: Vec::new(),
+                header: true,
+            })),
+            60.0,
+        );
+        let repeat = Rc::new(vec![header.clone()]);
+        let mut items = vec![header];
+        for _ in 0..5 {
+            let mut row = Item::new(
+                Kind::Row(Rc::new(Row {
+                    cells: Vec::new(),
+                    header: false,
+                })),
+                50.0,
+            );
+            row.repeat = Some(repeat.clone());
+            items.push(row);
+        }
+        let pages = paginate(items, 100.0);
+        let rows: usize = pages
+            .iter()
+            .map(|p| {
+                p.iter()
+                    .filter(|(i, _)| matches!(&i.kind, Kind::Row(r) if !r.header))
+                    .count()
+            })
+            .sum();
+        assert_eq!(rows, 5, "every row placed once");
+        assert!(pages.len() <= 6);
+    }
+
+    #[test]
+    fn deep_nesting_keeps_room_for_text() {
+        let mut blocks = vec![Block::Paragraph(vec![Inline::Text(
+            "deepest words here".into(),
+        )])];
+        for _ in 0..60 {
+            blocks = vec![Block::BulletList(vec![blocks])];
+        }
+        let fonts = Fonts::new(Vec::new(), false).expect("fonts");
+        let book = Book {
+            chapters: vec![Chapter {
+                meta: PostMeta::default(),
+                blocks,
+            }],
+            ..Book::default()
+        };
+        let geo = Geometry {
+            page_w: 400.0,
+            page_h: 600.0,
+            margin_x: 50.0,
+            margin_top: 50.0,
+            margin_bottom: 50.0,
+            size: 10.0,
+        };
+        let links = links_of(&book);
+        let ids = heading_ids_of(&book);
+        let mut layout = ChapterLayout::new(&fonts, None, geo, &book, &links, &ids, 0);
+        let text: String = layout
+            .chapter(&book.chapters[0])
+            .iter()
+            .filter_map(|i| match &i.kind {
+                Kind::Text { line, x, .. } => {
+                    assert!(*x <= 150.0, "indented to {x}");
+                    Some(
+                        line.pieces
+                            .iter()
+                            .map(|p| p.text.clone())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    )
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(text.contains("deepest words here"), "{text}");
+    }
+
+    #[test]
     fn table_headers_repeat() {
         let header = Item::new(
             Kind::Row(Rc::new(Row {

@@ -841,6 +841,16 @@ mod tests {
     }
 
     #[test]
+    fn nested_tables_stay_small() {
+        let html = "<table><tr><td>".repeat(40) + "core" + &"</td></tr></table>".repeat(40);
+        let started = std::time::Instant::now();
+        let text = chapter_text(&html, 72);
+        assert!(text.contains("core"));
+        assert!(text.len() < 10_000, "{} bytes", text.len());
+        assert!(started.elapsed().as_secs() < 10);
+    }
+
+    #[test]
     fn tiny_widths_do_not_panic() {
         for width in [1, 2, 3, 5] {
             let text = chapter_text(
