@@ -127,7 +127,8 @@ pub struct Item {
 }
 
 impl Item {
-    fn new(kind: Kind, height: f32) -> Item {
+    /// An item that keeps to no other and anchors nothing.
+    pub(crate) fn new(kind: Kind, height: f32) -> Item {
         Item {
             kind,
             height,
@@ -138,7 +139,21 @@ impl Item {
         }
     }
 
-    fn gap(height: f32) -> Item {
+    /// A line of text at `x`, with no band or quote bar.
+    pub(crate) fn text(line: Line, x: f32, height: f32) -> Item {
+        Item::new(
+            Kind::Text {
+                line,
+                x,
+                shade: None,
+                bars: Vec::new(),
+            },
+            height,
+        )
+    }
+
+    /// Vertical space.
+    pub(crate) fn gap(height: f32) -> Item {
         Item::new(
             Kind::Gap {
                 shade: None,
@@ -322,15 +337,7 @@ impl<'a> ChapterLayout<'a> {
     }
 
     fn text_item(&self, line: Line, x: f32, height: f32) -> Item {
-        Item::new(
-            Kind::Text {
-                line,
-                x,
-                shade: None,
-                bars: Vec::new(),
-            },
-            height,
-        )
+        Item::text(line, x, height)
     }
 
     /// Inline content as spans.

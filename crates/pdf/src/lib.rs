@@ -392,34 +392,9 @@ impl Doc<'_> {
         let w = geo.text_w();
         let meta = &self.book.meta;
         let mut items = Vec::new();
-        let text_item = |line: Line, h: f32, x: f32| Item {
-            kind: Kind::Text {
-                line,
-                x,
-                shade: None,
-                bars: Vec::new(),
-            },
-            height: h,
-            keep_next: false,
-            group: None,
-            anchor: None,
-            repeat: None,
-        };
-        let gap = |h: f32| Item {
-            kind: Kind::Gap {
-                shade: None,
-                bars: Vec::new(),
-            },
-            height: h,
-            keep_next: false,
-            group: None,
-            anchor: None,
-            repeat: None,
-        };
-        items.push(Item {
-            kind: Kind::PageBreak,
-            ..gap(0.0)
-        });
+        let text_item = |line: Line, h: f32, x: f32| Item::text(line, x, h);
+        let gap = Item::gap;
+        items.push(Item::new(Kind::PageBreak, 0.0));
         items.push(gap(geo.text_h() * 0.25));
         let tsize = geo.size * 2.6;
         for line in self.line_of(
@@ -472,10 +447,7 @@ impl Doc<'_> {
             }
         }
         // contents
-        items.push(Item {
-            kind: Kind::PageBreak,
-            ..gap(0.0)
-        });
+        items.push(Item::new(Kind::PageBreak, 0.0));
         let hsize = geo.size * 1.6;
         for line in self.line_of(
             &[self.span("Contents", Style::Bold, hsize)],
