@@ -1293,6 +1293,17 @@ fn pre_text(node: N<'_>) -> String {
                 }
             }
             Node::Element(e) if e.name() == "br" => text.push('\n'),
+            // an image in code keeps its words: its alt text stands where it stood
+            Node::Element(e) if e.name() == "img" => {
+                let dropped = d
+                    .ancestors()
+                    .take_while(|a| a.id() != node.id())
+                    .filter_map(element)
+                    .any(|a| is_dropped(a.value().name()));
+                if let Some(alt) = e.attr("alt").filter(|a| !a.trim().is_empty() && !dropped) {
+                    text.push_str(&collapse_ws(alt));
+                }
+            }
             _ => {}
         }
     }
@@ -1582,6 +1593,20 @@ mod tests {
                 Block::Paragraph(vec![text("a")]),
                 Block::Paragraph(vec![text("b")])
             ]
+        );
+    }
+
+    #[test]
+    fn images_in_code_keep_their_alt_text() {
+        let blocks = html_to_blocks(
+            "<pre>x <img src=\"a.png\" alt=\"pictured  words\"> y<img alt=\"\"></pre>",
+        );
+        assert_eq!(
+            blocks,
+            vec![Block::Code {
+                language: None,
+                text: "x pictured words y".into()
+            }]
         );
     }
 

@@ -463,6 +463,18 @@ pub enum Align {
     Right,
 }
 
+impl Cell {
+    /// The most columns one cell may span: a hostile `colspan="100000"` must not blow up memory.
+    pub const MAX_SPAN: usize = 1000;
+
+    /// The number of grid columns the cell spans: its `colspan`, at least 1 and at most
+    /// [`Cell::MAX_SPAN`]. Exporters use this, not `colspan`, so that they agree with
+    /// [`Table::grid`].
+    pub fn span(&self) -> usize {
+        (self.colspan.max(1) as usize).min(Self::MAX_SPAN)
+    }
+}
+
 impl Table {
     /// The number of columns: the widest row, counting `colspan`s and cells that earlier
     /// rows' `rowspan`s carry down.
@@ -480,8 +492,6 @@ impl Table {
             .chain(&self.body)
             .chain(&self.foot)
             .collect();
-        // cap spans so that a hostile colspan="100000" cannot blow up memory
-        const MAX_SPAN: usize = 1000;
         let mut grid: Vec<Vec<Option<&Cell>>> = Vec::with_capacity(rows.len());
         // covered[r] holds the column slots already taken by rowspans from above
         let mut covered: Vec<Vec<bool>> = vec![Vec::new(); rows.len()];
@@ -495,7 +505,7 @@ impl Table {
                     }
                     col += 1;
                 }
-                let colspan = (cell.colspan.max(1) as usize).min(MAX_SPAN);
+                let colspan = cell.span();
                 let rowspan = (cell.rowspan.max(1) as usize).min(rows.len() - r);
                 if line.len() < col + colspan {
                     line.resize(col + colspan, None);

@@ -1091,12 +1091,7 @@ impl<'a> ChapterLayout<'a> {
                             postbook_core::model::Align::Center => Justify::Center,
                             _ => Justify::Left,
                         };
-                        (
-                            spans,
-                            (cell.colspan.max(1) as usize).min(ncols),
-                            cell.header,
-                            justify,
-                        )
+                        (spans, cell.span().min(ncols), cell.header, justify)
                     }));
                 }
                 cells.push(line);
@@ -1518,6 +1513,25 @@ mod tests {
                 assert!(line.width <= *w, "{} > {w}", line.width);
             }
         }
+    }
+
+    #[test]
+    fn cells_after_a_huge_colspan_are_kept() {
+        let mut wide = cell("wide", false);
+        wide.colspan = 5000;
+        let rows = rows_of(Table {
+            body: vec![
+                vec![wide, cell("after", false)],
+                vec![cell("a", false), cell("b", false)],
+            ],
+            ..Table::default()
+        });
+        assert_eq!(
+            rows[0].cells.len(),
+            2,
+            "both cells of the first row are set"
+        );
+        assert!(rows[0].cells.iter().all(|c| !c.2.is_empty()));
     }
 
     fn line_item(h: f32, group: Option<(usize, usize)>) -> Item {

@@ -639,7 +639,7 @@ impl ChapterWriter {
                             slot.map(|cell| {
                                 (
                                     self.cell_text(&cell.blocks),
-                                    (cell.colspan.max(1) as usize).min(ncols),
+                                    cell.span().min(ncols),
                                     cell.align,
                                 )
                             })
@@ -647,8 +647,16 @@ impl ChapterWriter {
                         .collect()
                 })
                 .collect();
-            let widths = column_widths(&texts, ncols, width);
             let head_rows = table.head.len();
+            if !fits_as_columns(&texts, ncols, width) {
+                lines.extend(table_as_records(&texts, head_rows, width));
+                if let (Some(caption), false) = (caption, table.caption_above) {
+                    lines.push(String::new());
+                    lines.extend(caption);
+                }
+                return lines;
+            }
+            let widths = column_widths(&texts, ncols, width);
             let body_end = head_rows + table.body.len();
             let dashes = widths
                 .iter()
@@ -685,6 +693,69 @@ impl ChapterWriter {
 }
 
 type CellText = Option<(String, usize, Align)>;
+
+/// Whether the table can be set as columns at `width` without cutting words into slivers:
+/// every column gets its longest word (up to 10 columns of text) and the gaps between them.
+fn fits_as_columns(rows: &[Vec<CellText>], ncols: usize, width: usize) -> bool {
+    if width == 0 {
+        return true;
+    }
+    let mut need = vec![1usize; ncols];
+    for row in rows {
+        for (c, slot) in row.iter().enumerate() {
+            if let Some((text, 1, _)) = slot {
+                let word = text.split(' ').map(|w| w.width()).max().unwrap_or(0);
+                need[c] = need[c].max(word.min(10));
+            }
+        }
+    }
+    need.iter().sum::<usize>() + 2 * ncols.saturating_sub(1) <= width
+}
+
+/// A table too wide for the page, set as one record per row: each cell on its own line,
+/// labelled with its column's heading when the table has a head, the first one marked `* `.
+fn table_as_records(rows: &[Vec<CellText>], head_rows: usize, width: usize) -> Vec<String> {
+    let labels: Vec<Option<&str>> = match rows.get(head_rows.wrapping_sub(1)) {
+        Some(head) if head_rows > 0 => {
+            let mut labels = vec![None; head.len()];
+            for (c, slot) in head.iter().enumerate() {
+                if let Some((text, _, _)) = slot {
+                    labels[c] = Some(text.as_str()).filter(|t| !t.is_empty());
+                }
+            }
+            labels
+        }
+        _ => Vec::new(),
+    };
+    let mut lines = Vec::new();
+    for (r, row) in rows.iter().enumerate() {
+        // the row that gives the labels is not repeated as a record of its own
+        if r + 1 == head_rows && !labels.is_empty() {
+            continue;
+        }
+        let mut first = true;
+        for (c, slot) in row.iter().enumerate() {
+            let Some((text, _, _)) = slot else { continue };
+            if text.is_empty() {
+                continue;
+            }
+            let text = match labels.get(c).copied().flatten() {
+                Some(label) if r >= head_rows => format!("{label}: {text}"),
+                _ => text.clone(),
+            };
+            let marker = if first { "* " } else { "  " };
+            first = false;
+            lines.extend(hang(marker, wrap(&text, width.saturating_sub(2).max(10))));
+        }
+        if !first {
+            lines.push(String::new());
+        }
+    }
+    while lines.last().is_some_and(String::is_empty) {
+        lines.pop();
+    }
+    lines
+}
 
 /// Column widths: each column's natural width, shrunk (widest first) to fit the page.
 fn column_widths(rows: &[Vec<CellText>], ncols: usize, width: usize) -> Vec<usize> {
@@ -848,6 +919,35 @@ mod tests {
         assert!(text.contains("core"));
         assert!(text.len() < 10_000, "{} bytes", text.len());
         assert!(started.elapsed().as_secs() < 10);
+    }
+
+    #[test]
+    fn tables_too_wide_for_the_page_become_records() {
+        let head: String = (1..=12).map(|i| format!("<th>Heading{i}</th>")).collect();
+        let row: String = (1..=12).map(|i| format!("<td>value{i}</td>")).collect();
+        let html =
+            format!("<table><thead><tr>{head}</tr></thead><tbody><tr>{row}</tr></tbody></table>");
+        let text = chapter_text(&html, 40);
+        for line in text.lines() {
+            assert!(line.width() <= 40, "{line:?} is wider than 40");
+        }
+        assert!(
+            text.starts_with("* Heading1: value1\n  Heading2: value2\n"),
+            "{text:?}"
+        );
+        assert!(text.contains("  Heading12: value12"), "{text:?}");
+        // the same table fits as columns when the page is wide enough
+        let wide = chapter_text(&html, 200);
+        assert!(wide.contains("Heading1  Heading2"), "{wide:?}");
+    }
+
+    #[test]
+    fn cells_after_a_huge_colspan_are_kept() {
+        let text = chapter_text(
+            "<table><tr><td colspan=\"5000\">wide</td><td>after</td></tr><tr><td>a</td><td>b</td></tr></table>",
+            72,
+        );
+        assert_eq!(text, "* wide\n  after\n\n* a\n  b\n");
     }
 
     #[test]
