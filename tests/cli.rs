@@ -657,3 +657,72 @@ fn site_failures_are_one_line_errors() {
     );
     assert!(files_in(dir.path()).is_empty(), "no output on failure");
 }
+
+/// Ctrl-C in the middle of a long run: the temporary file and the folder the run created are
+/// removed, and the exit code says the run was interrupted.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let paragraph = format!("<p>{}</p>", "words of a long archive ".repeat(15));
+    let posts: Vec<serde_json::Value> = (1..=600)
+        .map(|i| {
+            serde_json::json!({
+                "id": i,
+                "date_gmt": "2024-01-01T00:00:00",
+                "slug": format!("post-{i}"),
+                "title": {"rendered": format!("Post {i}")},
+                "content": {"rendered": paragraph.repeat(30)},
+            })
+        })
+        .collect();
+    let input = dir.path().join("posts.json");
+    std::fs::write(&input, serde_json::to_vec(&posts).expect("json")).expect("write");
+    let folder = dir.path().join("new").join("books");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_postbook"))
+        .args([
+            "convert",
+            input.to_str().expect("utf-8"),
+            "-f",
+            "pdf",
+            "-q",
+            "-o",
+        ])
+        .arg(format!("{}/", folder.display()))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start postbook");
+    // wait until the run is writing its temporary file, then interrupt it
+    let started = std::time::Instant::now();
+    let writing = loop {
+        let temp = std::fs::read_dir(&folder)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            })
+            .unwrap_or(false);
+        if temp || started.elapsed().as_secs() > 120 {
+            break temp;
+        }
+        if child.try_wait().expect("wait").is_some() {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    assert!(writing, "the run never showed its temporary file");
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert!(!folder.exists(), "the folder the run made is removed");
+    assert_eq!(
+        files_in(dir.path()),
+        vec!["posts.json"],
+        "nothing else is left"
+    );
+}

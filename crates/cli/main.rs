@@ -141,6 +141,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    output::clean_up_on_interrupt();
     let result = match cli.command {
         Command::Convert(args) => convert(&args),
         Command::Fetch(args) => fetch(&args),
@@ -149,6 +150,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
+            output::clean_up();
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }

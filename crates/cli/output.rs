@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::Context;
 use postbook_core::html::slugify;
@@ -12,6 +13,65 @@ use postbook_core::{Book, Exporter};
 use crate::args::ConvertArgs;
 use crate::inputs::describe_io;
 use crate::{Log, UsageError};
+
+/// What this run has made and not yet finished with: temporary files not yet renamed into
+/// place, and folders it created. A failed or interrupted run removes them (folders only when
+/// empty), so that it leaves nothing behind.
+static MADE: Mutex<Made> = Mutex::new(Made {
+    temps: Vec::new(),
+    dirs: Vec::new(),
+});
+
+struct Made {
+    temps: Vec<PathBuf>,
+    dirs: Vec<PathBuf>,
+}
+
+fn made() -> std::sync::MutexGuard<'static, Made> {
+    MADE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Removes what this run made and did not finish: its temporary files, and the folders it
+/// created when they are empty. Called when a run fails, and on Ctrl-C or a termination signal.
+pub fn clean_up() {
+    let mut made = made();
+    for tmp in made.temps.drain(..) {
+        let _ = std::fs::remove_file(tmp);
+    }
+    // deepest first: a folder is removed only once it is empty
+    let mut dirs = std::mem::take(&mut made.dirs);
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    for dir in dirs {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+/// On Ctrl-C, SIGTERM or SIGHUP: remove the temporary files and empty new folders, and exit
+/// with 130.
+pub fn clean_up_on_interrupt() {
+    // without a handler the signal still ends the process; only its temporary files stay
+    let _ = ctrlc::set_handler(|| {
+        clean_up();
+        eprintln!("postbook: interrupted; no output written");
+        std::process::exit(130);
+    });
+}
+
+/// Creates `dir` and its missing parents, remembering the ones it made.
+fn create_folder(dir: &Path) -> std::io::Result<()> {
+    let missing: Vec<PathBuf> = dir
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .take_while(|a| !a.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    let result = std::fs::create_dir_all(dir);
+    made()
+        .dirs
+        .extend(missing.into_iter().filter(|d| d.is_dir()));
+    result
+}
 
 fn format_list(exporters: &[Box<dyn Exporter>]) -> String {
     exporters
@@ -199,7 +259,7 @@ pub fn write_all(
     }
 
     if let Some(dir) = &folder {
-        std::fs::create_dir_all(dir).map_err(|e| {
+        create_folder(dir).map_err(|e| {
             anyhow::anyhow!(
                 "{}: cannot create the folder: {}",
                 dir.display(),
@@ -277,7 +337,7 @@ fn temp_beside(
         _ => PathBuf::from("."),
     };
     if !parent.is_dir() {
-        std::fs::create_dir_all(&parent).map_err(|e| {
+        create_folder(&parent).map_err(|e| {
             anyhow::anyhow!(
                 "{}: cannot create the folder {}: {}",
                 path.display(),
@@ -291,6 +351,7 @@ fn temp_beside(
         .suffix(".tmp")
         .tempfile_in(&parent)
         .map_err(|e| anyhow::anyhow!("{}: cannot write: {}", path.display(), describe_io(&e)))?;
+    made().temps.push(tmp.path().to_path_buf());
     {
         let mut out = BufWriter::new(tmp.as_file_mut());
         fill(&mut out)?;
@@ -309,14 +370,17 @@ fn temp_beside(
 }
 
 fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> anyhow::Result<()> {
-    tmp.persist(path).map_err(|e| {
+    let temp_path = tmp.path().to_path_buf();
+    let result = tmp.persist(path).map_err(|e| {
         anyhow::anyhow!(
             "{}: cannot write: {}",
             path.display(),
             describe_io(&e.error)
         )
-    })?;
-    Ok(())
+    });
+    // renamed into place, or removed when the rename failed: either way no longer ours to remove
+    made().temps.retain(|t| *t != temp_path);
+    result.map(|_| ())
 }
 
 /// Writes bytes to `path` atomically (a temporary file renamed into place), or to standard

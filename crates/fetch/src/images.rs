@@ -104,7 +104,10 @@ fn resolve(url: &str, site: Option<&str>, sources: &ImageSources) -> Result<Imag
         .as_ref()
         .map(|dir| dir.join(format!("{:016x}.img", fnv1a(absolute.as_bytes()))));
     if let Some(bytes) = cached.as_ref().and_then(|p| std::fs::read(p).ok()) {
-        return normalize(bytes);
+        // a damaged cache entry is downloaded again
+        if let Ok(image) = normalize(bytes) {
+            return Ok(image);
+        }
     }
     let response = client.get_retrying(&absolute).map_err(|e| e.to_string())?;
     if !(200..300).contains(&response.status) {
@@ -122,7 +125,11 @@ fn resolve(url: &str, site: Option<&str>, sources: &ImageSources) -> Result<Imag
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let _ = std::fs::write(&path, &response.body);
+        // written beside and renamed, so that an interrupted run leaves no half image
+        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+        if std::fs::write(&tmp, &response.body).is_err() || std::fs::rename(&tmp, &path).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
     }
     Ok(image)
 }

@@ -302,3 +302,67 @@ fn only_http_and_https() {
         assert!(matches!(err, FetchError::Scheme), "{url}: {err}");
     }
 }
+
+#[test]
+fn image_cache_is_used_and_damaged_entries_are_fetched_again() {
+    use postbook_core::html::html_to_blocks;
+    use postbook_core::model::{Book, Chapter, PostMeta};
+    use postbook_fetch::{ImageSources, resolve_images};
+
+    let png = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/media/foo.png"
+    ))
+    .expect("fixture image");
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let base = serve(Arc::new(move |_: &str, _: usize, s: &mut TcpStream| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        answer(s, "200 OK", "Content-Type: image/png\r\n", &png);
+    }));
+    let cache = tempfile::tempdir().expect("tempdir");
+    let book = || Book {
+        chapters: vec![Chapter {
+            meta: PostMeta::default(),
+            blocks: html_to_blocks(&format!("<img src=\"{base}/a.png\" alt=\"a\">")),
+        }],
+        ..Book::default()
+    };
+    let sources = ImageSources {
+        media_dir: None,
+        fetch: Some(client(2000)),
+        cache: Some(cache.path().to_path_buf()),
+    };
+    let resolve = || {
+        let mut b = book();
+        let report = resolve_images(&mut b, &sources);
+        assert_eq!(
+            (report.found, report.missing.len()),
+            (1, 0),
+            "{:?}",
+            report.missing
+        );
+    };
+    resolve();
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    let entries: Vec<_> = std::fs::read_dir(cache.path())
+        .expect("cache")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(
+        entries.len(),
+        1,
+        "one cached image and no temporary file: {entries:?}"
+    );
+    resolve();
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "the second run uses the cache"
+    );
+    // a half-written entry (as a killed run could leave) is downloaded again
+    std::fs::write(&entries[0], &b"\x89PNG\r\n\x1a\n"[..]).expect("damage");
+    resolve();
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
