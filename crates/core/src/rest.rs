@@ -85,8 +85,25 @@ pub fn read_rest_json(file: &str, bytes: &[u8]) -> Result<ReadOutput, ReadError>
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ReadError::Empty { file: file.into() });
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(file, &e))?;
     let mut out = ReadOutput::default();
+    let value: Value = match serde_json::from_slice(bytes) {
+        Ok(value) => value,
+        // JavaScript tools (not PHP) can write half of a UTF-16 surrogate pair, `"\ud83d"`, which
+        // strict JSON readers refuse: such a character becomes U+FFFD instead of losing the file
+        Err(e) => {
+            let (repaired, count) = replace_lone_surrogates(bytes);
+            if count == 0 {
+                return Err(json_error(file, &e));
+            }
+            // the mended text has the same length, so a later error keeps its line and column
+            let value = serde_json::from_slice(&repaired).map_err(|e| json_error(file, &e))?;
+            out.warnings.push(format!(
+                "{file}: {count} unpaired UTF-16 surrogate escape{} (\\ud800-\\udfff) replaced with U+FFFD",
+                if count == 1 { "" } else { "s" }
+            ));
+            value
+        }
+    };
     let first = match &value {
         Value::Array(items) => items.first(),
         other => Some(other),
@@ -414,6 +431,46 @@ fn read_post(file: &str, obj: Map<String, Value>, out: &mut ReadOutput) -> Resul
     Ok(())
 }
 
+/// Replaces every `\uXXXX` escape that is half of a UTF-16 surrogate pair without its other
+/// half by `\ufffd`; returns the mended JSON and how many were replaced.
+fn replace_lone_surrogates(bytes: &[u8]) -> (Vec<u8>, usize) {
+    fn escape_at(bytes: &[u8], i: usize) -> Option<u16> {
+        if bytes.get(i) != Some(&b'\\') || bytes.get(i + 1) != Some(&b'u') {
+            return None;
+        }
+        let hex = std::str::from_utf8(bytes.get(i + 2..i + 6)?).ok()?;
+        u16::from_str_radix(hex, 16).ok()
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut count = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        match escape_at(bytes, i) {
+            Some(0xD800..=0xDBFF) if matches!(escape_at(bytes, i + 6), Some(0xDC00..=0xDFFF)) => {
+                out.extend_from_slice(&bytes[i..i + 12]);
+                i += 12;
+            }
+            Some(0xD800..=0xDFFF) => {
+                out.extend_from_slice(b"\\ufffd");
+                count += 1;
+                i += 6;
+            }
+            // any other escape, `\\` included, is copied whole so that its second character
+            // is never read as the start of an escape
+            _ => {
+                out.extend_from_slice(&bytes[i..(i + 2).min(bytes.len())]);
+                i += 2;
+            }
+        }
+    }
+    (out, count)
+}
+
 /// WordPress keeps a post's footnotes in the `footnotes` meta field as a JSON string: an array
 /// of `{"id", "content"}`. Anything else gives no notes.
 pub fn parse_footnotes_meta(json: &str) -> Vec<(String, String)> {
@@ -506,6 +563,23 @@ fn plain_blocks(blocks: Vec<Block>) -> Vec<Block> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unpaired_surrogates_become_replacement_characters() {
+        let json = br#"{"id":1,"title":{"rendered":"a\ud800b \ud83d\ude00 \\ud800 \udc00"},"content":{"rendered":"<p>kept</p>"}}"#;
+        let out = read_rest_json("f.json", json).expect("read");
+        let title = crate::model::inlines_text(&out.posts[0].meta.title);
+        assert_eq!(title, "a\u{fffd}b \u{1f600} \\ud800 \u{fffd}");
+        assert_eq!(
+            out.warnings,
+            vec![
+                "f.json: 2 unpaired UTF-16 surrogate escapes (\\ud800-\\udfff) replaced with U+FFFD"
+            ]
+        );
+        // a real syntax error after one is still reported where it is
+        let err = read_rest_json("f.json", b"[\"\\ud800\",\n oops]").unwrap_err();
+        assert!(err.to_string().starts_with("f.json:2:2:"), "{err}");
+    }
 
     #[test]
     fn wordpress_error_is_reported_as_such() {
