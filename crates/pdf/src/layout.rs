@@ -331,6 +331,12 @@ impl<'a> ChapterLayout<'a> {
                 size * 0.88,
                 Style::Regular,
             );
+            if let Some(first) = items.first_mut() {
+                if first.anchor.is_none() {
+                    first.anchor =
+                        Some((note_anchor(self.index, &note.id), String::new(), NOTE_LEVEL));
+                }
+            }
             out.extend(items);
             out.push(Item::gap(size * 0.3));
         }
@@ -434,13 +440,20 @@ impl<'a> ChapterLayout<'a> {
                 Inline::FootnoteRef { id } => {
                     let next = self.note_numbers.len() + 1;
                     let n = *self.note_numbers.entry(id.clone()).or_insert(next);
+                    // the number leads to its note (a link around it wins)
+                    let to_note = link.clone().or_else(|| {
+                        Some(Target::Internal {
+                            chapter: self.index,
+                            anchor: Some(note_anchor(self.index, id)),
+                        })
+                    });
                     out.push(span(
                         n.to_string(),
                         style,
                         size * 0.7,
                         rise + size * 0.35,
                         color,
-                        link,
+                        &to_note,
                     ));
                 }
                 Inline::Span { class, content, .. } => {
@@ -1433,6 +1446,14 @@ pub fn paginate(items: Vec<Item>, text_h: f32) -> Vec<Page> {
     pages
 }
 
+/// The anchor level of a footnote: below every heading, so that no outline entry comes of it.
+pub const NOTE_LEVEL: u8 = u8::MAX;
+
+/// The anchor of a chapter's footnote: links to it that find none are dropped.
+pub fn note_anchor(chapter: usize, id: &str) -> String {
+    format!("note:{chapter}:{id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1513,6 +1534,51 @@ mod tests {
                 assert!(line.width <= *w, "{} > {w}", line.width);
             }
         }
+    }
+
+    #[test]
+    fn note_numbers_link_to_their_notes() {
+        let fonts = Fonts::new(Vec::new(), false).expect("fonts");
+        let book = Book {
+            chapters: vec![Chapter {
+                meta: PostMeta::default(),
+                blocks: postbook_core::html::html_to_blocks(
+                    "<p>A claim<sup data-fn=\"f1\" class=\"fn\"><a href=\"#f1\">1</a></sup>.</p><ol class=\"wp-block-footnotes\"><li id=\"f1\">The source.</li></ol>",
+                ),
+            }],
+            ..Book::default()
+        };
+        let geo = Geometry {
+            page_w: 400.0,
+            page_h: 600.0,
+            margin_x: 50.0,
+            margin_top: 50.0,
+            margin_bottom: 50.0,
+            size: 10.0,
+        };
+        let links = links_of(&book);
+        let ids = heading_ids_of(&book);
+        let mut layout = ChapterLayout::new(&fonts, None, geo, &book, &links, &ids, 0);
+        let items = layout.chapter(&book.chapters[0]);
+        let anchor = note_anchor(0, "f1");
+        let linked = items.iter().any(|i| match &i.kind {
+            Kind::Text { line, .. } => line.pieces.iter().any(|p| {
+                p.text == "1"
+                    && p.link
+                        == Some(Target::Internal {
+                            chapter: 0,
+                            anchor: Some(anchor.clone()),
+                        })
+            }),
+            _ => false,
+        });
+        assert!(linked, "the reference number links to the note");
+        assert!(
+            items
+                .iter()
+                .any(|i| matches!(&i.anchor, Some((a, _, NOTE_LEVEL)) if *a == anchor)),
+            "the note is an anchor"
+        );
     }
 
     #[test]

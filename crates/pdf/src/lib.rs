@@ -785,6 +785,10 @@ impl Doc<'_> {
             let key = anchor
                 .clone()
                 .unwrap_or_else(|| format!("chapter-{chapter}"));
+            if key.starts_with("note:") {
+                // a reference to a note the post does not have leads nowhere
+                return anchors.get(&key).copied();
+            }
             anchors
                 .get(&key)
                 .or_else(|| anchors.get(&format!("chapter-{chapter}")))
