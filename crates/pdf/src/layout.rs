@@ -1343,7 +1343,7 @@ fn mono_wrap(fonts: &Fonts, span: &Span, width: f32) -> Vec<Line> {
 pub type Page = Vec<(Item, f32)>;
 
 /// Breaks the flow into pages.
-pub fn paginate(items: Vec<Item>, text_h: f32) -> Vec<Page> {
+pub fn paginate(mut items: Vec<Item>, text_h: f32) -> Vec<Page> {
     let mut pages: Vec<Page> = Vec::new();
     let mut page: Page = Vec::new();
     let mut y = 0.0f32;
@@ -1435,8 +1435,11 @@ pub fn paginate(items: Vec<Item>, text_h: f32) -> Vec<Page> {
             real = 0;
             continue;
         }
-        page.push((item.clone(), y));
-        y += item.height;
+        let height = item.height;
+        // placed items are moved, not copied: only page breaks are looked at again, and they
+        // are never placed
+        page.push((std::mem::replace(&mut items[i], Item::gap(0.0)), y));
+        y += height;
         real += 1;
         i += 1;
     }

@@ -328,6 +328,8 @@ pub fn build(book: &Book, options: &PdfOptions) -> Result<(Vec<u8>, Vec<String>)
         ));
     }
     let _ = missing_images;
+    // the laid-out pages are drawn: free them before the PDF objects are made
+    drop(pages);
     let bytes = doc.finish(drawn, &anchors)?;
     Ok((bytes, warnings))
 }
@@ -796,7 +798,23 @@ impl Doc<'_> {
         };
         for page in pages {
             let mut ops = Vec::new();
+            // one text section for each stretch of text, font and colour set only when they
+            // change: printpdf then joins the runs of a line into one TJ, and a book of
+            // thousands of pages stays small in memory and on disk
+            let mut in_text = false;
+            let mut font: Option<(usize, f32)> = None;
+            let mut fill: Option<[f32; 3]> = None;
             for d in page {
+                if in_text
+                    && matches!(
+                        d,
+                        Draw::Fill { .. } | Draw::Stroke { .. } | Draw::Image { .. }
+                    )
+                {
+                    ops.push(Op::EndTextSection);
+                    in_text = false;
+                    font = None;
+                }
                 match d {
                     Draw::Fill { rect, grey } => {
                         ops.push(Op::SaveGraphicsState);
@@ -871,21 +889,29 @@ impl Doc<'_> {
                                 )
                             })
                             .collect();
-                        ops.push(Op::StartTextSection);
-                        ops.push(Op::SetFont {
-                            font: PdfFontHandle::External(FontId(format!("F{face}"))),
-                            size: Pt(size),
-                        });
-                        ops.push(Op::SetFillColor {
-                            col: Color::Rgb(Rgb::new(color[0], color[1], color[2], None)),
-                        });
+                        if !in_text {
+                            ops.push(Op::StartTextSection);
+                            in_text = true;
+                        }
+                        if font != Some((face, size)) {
+                            ops.push(Op::SetFont {
+                                font: PdfFontHandle::External(FontId(format!("F{face}"))),
+                                size: Pt(size),
+                            });
+                            font = Some((face, size));
+                        }
+                        if fill != Some(color) {
+                            ops.push(Op::SetFillColor {
+                                col: Color::Rgb(Rgb::new(color[0], color[1], color[2], None)),
+                            });
+                            fill = Some(color);
+                        }
                         ops.push(Op::SetTextMatrix {
                             matrix: TextMatrix::Translate(Pt(x), Pt(y)),
                         });
                         ops.push(Op::ShowText {
                             items: vec![TextItem::GlyphIds(cps)],
                         });
-                        ops.push(Op::EndTextSection);
                     }
                     Draw::Image { id, x, y, w, h } => {
                         ops.push(Op::UseXobject {
@@ -934,6 +960,9 @@ impl Doc<'_> {
                     }
                 }
             }
+            if in_text {
+                ops.push(Op::EndTextSection);
+            }
             let r = || Rect::from_wh(Pt(geo.page_w), Pt(geo.page_h));
             doc.pages.push(PdfPage {
                 media_box: r(),
@@ -976,6 +1005,7 @@ impl Doc<'_> {
         };
         let mut warnings = Vec::new();
         let mut lo = doc.to_lopdf_document(&opts, &mut warnings);
+        drop(doc);
         // a nested outline in book order: chapters, their headings below
         let outline = outline_tree(self.book, anchors, page_count);
         add_outline(&mut lo, &outline, geo);
