@@ -937,7 +937,10 @@ impl Walker {
                 };
                 match name {
                     "br" => out.push(Inline::LineBreak),
-                    "img" => out.push(Inline::Image(image_of(node))),
+                    "img" => match smiley(e) {
+                        Some(text) => out.push(Inline::Text(text)),
+                        None => out.push(Inline::Image(image_of(node))),
+                    },
                     "math" => out.push(math(node)),
                     "a" => {
                         let content = children(self);
@@ -1090,7 +1093,7 @@ fn has_text_outside_except(node: N<'_>, except: Option<ElementRef<'_>>) -> bool 
         }
         match c.value() {
             Node::Text(t) => !t.trim().is_empty(),
-            Node::Element(e) if e.name() == "img" => false,
+            Node::Element(e) if e.name() == "img" => smiley(e).is_some(),
             Node::Element(_) => has_text_outside(c, &["img"]),
             _ => false,
         }
@@ -1208,6 +1211,16 @@ fn provider_name(slug: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// WordPress turns `:)` into `<img class="wp-smiley" alt="🙂" src="…/72x72/1f642.png">` (and its
+/// emoji script makes `class="emoji"` images): the character in `alt` is the text.
+fn smiley(e: &scraper::node::Element) -> Option<String> {
+    if e.name() != "img" || !e.classes().any(|c| c == "wp-smiley" || c == "emoji") {
+        return None;
+    }
+    let alt = e.attr("alt")?.trim();
+    (!alt.is_empty() && alt.chars().count() <= 8).then(|| alt.to_string())
 }
 
 fn image_of(node: N<'_>) -> Image {
@@ -1607,6 +1620,28 @@ mod tests {
                 language: None,
                 text: "x pictured words y".into()
             }]
+        );
+    }
+
+    #[test]
+    fn smilies_are_their_characters() {
+        let smiley = |alt: &str| {
+            format!(
+                "<img src=\"https://s.w.org/images/core/emoji/15.0.3/72x72/1f642.png\" alt=\"{alt}\" class=\"wp-smiley\" style=\"height: 1em; max-height: 1em;\" />"
+            )
+        };
+        let blocks = html_to_blocks(&format!(
+            "<p>Nice {} day</p><p>{}</p><p><img class=\"emoji\" alt=\"😀\" src=\"x.svg\"></p>",
+            smiley("🙂"),
+            smiley(":)")
+        ));
+        assert_eq!(
+            blocks,
+            vec![
+                Block::Paragraph(vec![text("Nice 🙂 day")]),
+                Block::Paragraph(vec![text(":)")]),
+                Block::Paragraph(vec![text("😀")]),
+            ]
         );
     }
 
