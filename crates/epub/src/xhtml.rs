@@ -48,67 +48,210 @@ pub fn clean_text(s: &str) -> String {
 }
 
 /// A URL made safe for an `href`: only absolute http(s), mailto, tel and ftp URLs with a real
-/// host (or an address for mailto/tel); characters a URL cannot hold are percent-encoded.
+/// host (or an address for mailto/tel). The host is checked as reading systems and epubcheck
+/// parse it (labels of letters, digits, `-` and `_`; a last label that is a name, not a number,
+/// unless the host is an IPv4 or bracketed IPv6 address) and international names become
+/// punycode; every character a URI cannot hold, non-ASCII ones included, is percent-encoded.
 pub fn clean_url(url: &str) -> Option<String> {
     let url = url.trim();
     let (scheme, rest) = url.split_once(':')?;
     let scheme_lower = scheme.to_ascii_lowercase();
-    match scheme_lower.as_str() {
+    let mut out = String::with_capacity(url.len());
+    out.push_str(&scheme_lower);
+    out.push(':');
+    let tail = match scheme_lower.as_str() {
         "http" | "https" | "ftp" => {
             let after = rest.strip_prefix("//")?;
-            let host = after.split(['/', '?', '#']).next().unwrap_or("");
-            let host = host.rsplit('@').next().unwrap_or(host);
-            let name = host.split(':').next().unwrap_or("");
-            let port_ok = host.starts_with('[')
-                || host
-                    .split_once(':')
-                    .is_none_or(|(_, p)| p.is_empty() || p.bytes().all(|b| b.is_ascii_digit()));
-            let ipv6 = host.starts_with('[')
-                && host.split(']').next().is_some_and(|h| {
-                    h.len() > 1
-                        && h[1..]
-                            .chars()
-                            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
-                })
-                && host.contains(']');
-            let name_ok = ipv6
-                || (!name.is_empty()
-                    && name
-                        .chars()
-                        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_'))
-                    && !name.starts_with('.'));
-            if !name_ok || !port_ok {
+            let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+            let (authority, tail) = after.split_at(end);
+            let (userinfo, hostport) = match authority.rsplit_once('@') {
+                Some((u, h)) => (Some(u), h),
+                None => (None, authority),
+            };
+            let (host, port) = if hostport.starts_with('[') {
+                let close = hostport.find(']')?;
+                let (h, p) = hostport.split_at(close + 1);
+                (h, p.strip_prefix(':'))
+            } else {
+                match hostport.split_once(':') {
+                    Some((h, p)) => (h, Some(p)),
+                    None => (hostport, None),
+                }
+            };
+            if port.is_some_and(|p| !p.bytes().all(|b| b.is_ascii_digit()) || p.len() > 5) {
                 return None;
             }
+            let host = clean_host(host)?;
+            out.push_str("//");
+            if let Some(userinfo) = userinfo {
+                encode_uri_chars(userinfo, &mut out);
+                out.push('@');
+            }
+            out.push_str(&host);
+            if let Some(port) = port.filter(|p| !p.is_empty()) {
+                out.push(':');
+                out.push_str(port);
+            }
+            tail
         }
         "mailto" | "tel" => {
             if rest.trim().is_empty() {
                 return None;
             }
+            rest
         }
         _ => return None,
-    }
-    let mut out = String::with_capacity(url.len());
-    out.push_str(&scheme_lower);
-    out.push(':');
-    let chars: Vec<char> = rest.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
+    };
+    encode_uri_chars(tail, &mut out);
+    Some(out)
+}
+
+/// Copies URI text, percent-encoding what a URI cannot hold: spaces, non-ASCII characters,
+/// the characters RFC 3986 excludes, and a `%` that starts no escape. Controls are dropped.
+fn encode_uri_chars(text: &str, out: &mut String) {
+    let bytes = text.as_bytes();
+    for (i, c) in text.char_indices() {
         match c {
-            // a % that does not start an escape is a literal percent sign
-            '%' if !(chars.get(i + 1).is_some_and(char::is_ascii_hexdigit)
-                && chars.get(i + 2).is_some_and(char::is_ascii_hexdigit)) =>
+            '%' if !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)) =>
             {
                 out.push_str("%25")
             }
+            c if c.is_control() || !is_xml_char(c) => {}
             ' ' | '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}' => {
+                let _ = write!(out, "%{:02X}", c as u32);
+            }
+            c if !c.is_ascii() => {
                 let mut buf = [0u8; 4];
                 for b in c.encode_utf8(&mut buf).bytes() {
                     let _ = write!(out, "%{b:02X}");
                 }
             }
-            c if c.is_control() || !is_xml_char(c) => {}
             c => out.push(c),
         }
+    }
+}
+
+/// A host as epubcheck and reading systems accept it, lower-cased, international labels in
+/// punycode; `None` when it is not a host.
+fn clean_host(host: &str) -> Option<String> {
+    if let Some(inner) = host.strip_prefix('[') {
+        let inner = inner.strip_suffix(']')?;
+        let ok = inner.contains(':')
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+        return ok.then(|| host.to_ascii_lowercase());
+    }
+    let host = host.strip_suffix('.').unwrap_or(host);
+    if host.is_empty() || host.len() > 253 {
+        return None;
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    let dotted_quad = labels.len() == 4
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.len() <= 3 && l.bytes().all(|b| b.is_ascii_digit()))
+        && labels
+            .iter()
+            .all(|l| l.parse::<u16>().is_ok_and(|n| n <= 255));
+    if dotted_quad {
+        return Some(host.to_string());
+    }
+    let mut ascii = Vec::with_capacity(labels.len());
+    for label in &labels {
+        let label = label.to_lowercase();
+        let label = if label.is_ascii() {
+            label
+        } else {
+            if !label.chars().all(|c| c.is_alphanumeric() || c == '-') {
+                return None;
+            }
+            format!("xn--{}", punycode(&label)?)
+        };
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !ok {
+            return None;
+        }
+        ascii.push(label);
+    }
+    // a last label that starts with a digit reads as a broken IPv4 address
+    if ascii.last()?.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    Some(ascii.join("."))
+}
+
+/// RFC 3492 punycode of one label (without the `xn--` prefix).
+fn punycode(label: &str) -> Option<String> {
+    const BASE: u32 = 36;
+    const TMIN: u32 = 1;
+    const TMAX: u32 = 26;
+    let digit = |d: u32| -> char {
+        if d < 26 {
+            char::from(b'a' + d as u8)
+        } else {
+            char::from(b'0' + (d - 26) as u8)
+        }
+    };
+    let adapt = |delta: u32, points: u32, first: bool| -> u32 {
+        let mut delta = if first { delta / 700 } else { delta / 2 };
+        delta += delta / points;
+        let mut k = 0;
+        while delta > ((BASE - TMIN) * TMAX) / 2 {
+            delta /= BASE - TMIN;
+            k += BASE;
+        }
+        k + (BASE - TMIN + 1) * delta / (delta + 38)
+    };
+    let code: Vec<u32> = label.chars().map(u32::from).collect();
+    let mut out: String = label.chars().filter(char::is_ascii).collect();
+    let basic = out.len() as u32;
+    let mut handled = basic;
+    if basic > 0 {
+        out.push('-');
+    }
+    let (mut n, mut delta, mut bias) = (128u32, 0u32, 72u32);
+    while (handled as usize) < code.len() {
+        let m = code.iter().copied().filter(|&c| c >= n).min()?;
+        delta = delta.checked_add((m - n).checked_mul(handled + 1)?)?;
+        n = m;
+        for &c in &code {
+            if c < n {
+                delta = delta.checked_add(1)?;
+            }
+            if c == n {
+                let mut q = delta;
+                let mut k = BASE;
+                loop {
+                    let t = if k <= bias {
+                        TMIN
+                    } else if k >= bias + TMAX {
+                        TMAX
+                    } else {
+                        k - bias
+                    };
+                    if q < t {
+                        break;
+                    }
+                    out.push(digit(t + (q - t) % (BASE - t)));
+                    q = (q - t) / (BASE - t);
+                    k += BASE;
+                }
+                out.push(digit(q));
+                bias = adapt(delta, handled + 1, handled == basic);
+                delta = 0;
+                handled += 1;
+            }
+        }
+        delta = delta.checked_add(1)?;
+        n += 1;
     }
     Some(out)
 }
@@ -725,6 +868,35 @@ mod tests {
             Some("https://ex.org/%25ZZ%41")
         );
         assert_eq!(clean_url("javascript:alert(1)"), None);
+        // hosts as epubcheck parses them
+        for bad in [
+            "https://wordpress.79dd8ceea/p",
+            "https://x.123/",
+            "https://1.2.3/",
+            "https://999.1.1.1/",
+            "https://sub.-bad-.com/",
+            "https://x..y/",
+            "https://exa mple.com/",
+            "https://ex.com:80a/",
+        ] {
+            assert_eq!(clean_url(bad), None, "{bad}");
+        }
+        assert_eq!(
+            clean_url("https://Bücher.de/é?x=ü#frag").as_deref(),
+            Some("https://xn--bcher-kva.de/%C3%A9?x=%C3%BC#frag")
+        );
+        assert_eq!(
+            clean_url("http://例子.测试/").as_deref(),
+            Some("http://xn--fsqu00a.xn--0zwm56d/")
+        );
+        assert_eq!(
+            clean_url("https://ex.com/a\u{a0}b\u{3000}c\u{2028}d").as_deref(),
+            Some("https://ex.com/a%C2%A0b%E3%80%80c%E2%80%A8d")
+        );
+        assert_eq!(
+            clean_url("https://user@a_b.example.:8080/x").as_deref(),
+            Some("https://user@a_b.example:8080/x")
+        );
         assert_eq!(clean_url("file:///etc/passwd"), None);
         assert_eq!(clean_url("http://"), None);
         assert_eq!(
