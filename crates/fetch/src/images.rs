@@ -135,7 +135,8 @@ fn resolve(url: &str, site: Option<&str>, sources: &ImageSources) -> Result<Imag
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    if s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix) {
+    // `get`, not indexing: the prefix length may fall inside a character of `s`
+    if s.get(..prefix.len())?.eq_ignore_ascii_case(prefix) {
         Some(&s[prefix.len()..])
     } else {
         None
@@ -450,6 +451,13 @@ mod tests {
         assert!(err.contains("SVG"));
         let err = resolve("data:image/png;base64,!!!", None, &ImageSources::default()).unwrap_err();
         assert!(err.contains("base64"));
+        // a multi-byte character where the prefix would end is no data URI, and no panic
+        for odd in ["dat€x", "d€", "€€€€€€", "ht€tps://x"] {
+            assert!(
+                resolve(odd, None, &ImageSources::default()).is_err(),
+                "{odd}"
+            );
+        }
     }
 
     #[test]
