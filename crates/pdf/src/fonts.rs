@@ -3,7 +3,7 @@
 //! Characters no font has are remembered for one warning.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use printpdf::ParsedFont;
@@ -52,6 +52,8 @@ pub struct Face {
     pub bytes: Arc<Vec<u8>>,
     cmap: BTreeMap<u32, u16>,
     widths: BTreeMap<u16, u16>,
+    /// Kerning pairs from the `kern` table: (left, right) glyphs → adjustment in font units.
+    kerning: HashMap<(u16, u16), i16>,
     upm: f32,
     /// Ascender, in em.
     pub ascent: f32,
@@ -74,9 +76,19 @@ impl Face {
             descent: f32::from(parsed.font_metrics.descent) / upm,
             cmap: parsed.codepoint_to_glyph,
             widths: parsed.glyph_widths,
+            kerning: kern_pairs(&bytes),
             upm,
             bytes: Arc::new(bytes),
         })
+    }
+
+    /// The kerning between two glyphs set one after the other, in em (negative: closer), in
+    /// whole thousandths as the PDF will carry it.
+    pub fn kern(&self, left: u16, right: u16) -> f32 {
+        match self.kerning.get(&(left, right)) {
+            Some(&k) => (f32::from(k) * 1000.0 / self.upm).round() / 1000.0,
+            None => 0.0,
+        }
     }
 
     /// The glyph for a character, if the face has one.
@@ -200,6 +212,14 @@ impl Fonts {
         (f.name.clone(), f.bytes.clone(), f.ascent, f.descent)
     }
 
+    /// The kerning between glyphs `left` and `right` of face `index`, in em.
+    pub fn kern(&self, index: usize, left: u16, right: u16) -> f32 {
+        if index < self.faces.len() {
+            return self.faces[index].kern(left, right);
+        }
+        self.extra_faces.borrow()[index - self.faces.len()].kern(left, right)
+    }
+
     /// The advance of `gid` in face `index`, in em.
     pub fn advance(&self, index: usize, gid: u16) -> f32 {
         if index < self.faces.len() {
@@ -260,4 +280,55 @@ impl Fonts {
         };
         Some((self.faces.len() + slot, gid))
     }
+}
+
+/// The horizontal kerning pairs of a font's `kern` table (the OpenType version 0 layout,
+/// format 0 subtables); empty when it has none. DejaVu carries its pair kerning there.
+fn kern_pairs(font: &[u8]) -> HashMap<(u16, u16), i16> {
+    let u16_at = |at: usize| -> Option<u16> {
+        Some(u16::from_be_bytes([*font.get(at)?, *font.get(at + 1)?]))
+    };
+    let u32_at = |at: usize| -> Option<usize> {
+        Some(u32::from_be_bytes(font.get(at..at + 4)?.try_into().ok()?) as usize)
+    };
+    let mut pairs = HashMap::new();
+    let Some(tables) = u16_at(4) else {
+        return pairs;
+    };
+    let Some(kern) = (0..usize::from(tables))
+        .map(|i| 12 + 16 * i)
+        .find(|&rec| font.get(rec..rec + 4) == Some(b"kern".as_slice()))
+        .and_then(|rec| u32_at(rec + 8))
+    else {
+        return pairs;
+    };
+    // version 0: u16 version, u16 subtable count
+    if u16_at(kern) != Some(0) {
+        return pairs;
+    }
+    let count = u16_at(kern + 2).unwrap_or(0);
+    let mut at = kern + 4;
+    for _ in 0..count {
+        let (Some(length), Some(coverage)) = (u16_at(at + 2), u16_at(at + 4)) else {
+            break;
+        };
+        // format 0, horizontal, kerning values (not minimums), not cross-stream
+        if coverage >> 8 == 0 && coverage & 0b111 == 0b001 {
+            let n = usize::from(u16_at(at + 6).unwrap_or(0));
+            for i in 0..n {
+                let pair = at + 14 + 6 * i;
+                let (Some(l), Some(r), Some(v)) =
+                    (u16_at(pair), u16_at(pair + 2), u16_at(pair + 4))
+                else {
+                    break;
+                };
+                pairs.insert((l, r), v as i16);
+            }
+        }
+        if length == 0 {
+            break;
+        }
+        at += usize::from(length);
+    }
+    pairs
 }

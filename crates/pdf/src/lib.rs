@@ -574,7 +574,14 @@ impl Doc<'_> {
                 let (face, gid) = self.fonts.resolve(p.style, ' ');
                 glyphs.push((face, gid, ' '));
             }
+            let mut prev_gid: Option<u16> = None;
             for (face, gid, c) in glyphs {
+                if run_face == Some(face) {
+                    if let Some(prev) = prev_gid.filter(|_| c != ' ') {
+                        pen += self.fonts.kern(face, prev, gid) * p.size;
+                    }
+                }
+                prev_gid = Some(gid);
                 if run_face != Some(face) {
                     if let Some(f) = run_face {
                         out.push(Draw::Text {
@@ -879,12 +886,21 @@ impl Doc<'_> {
                         glyphs,
                     } => {
                         let map = &remap[&face];
+                        // pair kerning as TJ adjustments after each glyph (thousandths of an
+                        // em, positive moves the next glyph left)
                         let cps: Vec<Codepoint> = glyphs
                             .iter()
-                            .map(|(g, c)| {
+                            .enumerate()
+                            .map(|(i, (g, c))| {
+                                let kern = match glyphs.get(i + 1) {
+                                    Some((next, n)) if *n != ' ' => {
+                                        self.fonts.kern(face, *g, *next)
+                                    }
+                                    _ => 0.0,
+                                };
                                 Codepoint::with_cid(
                                     map.get(g).copied().unwrap_or(0),
-                                    0.0,
+                                    -(kern * 1000.0).round(),
                                     c.to_string(),
                                 )
                             })

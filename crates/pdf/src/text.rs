@@ -105,9 +105,14 @@ struct Word {
 fn measure(fonts: &Fonts, text: &str, style: Style, size: f32) -> (Vec<(usize, u16, char)>, f32) {
     let mut glyphs = Vec::with_capacity(text.len());
     let mut width = 0.0;
+    let mut prev: Option<(usize, u16)> = None;
     for c in text.chars() {
         let (face, gid) = fonts.resolve(style, c);
         width += fonts.advance(face, gid) * size;
+        if let Some((pf, pg)) = prev.filter(|(pf, _)| *pf == face) {
+            width += fonts.kern(pf, pg, gid) * size;
+        }
+        prev = Some((face, gid));
         glyphs.push((face, gid, c));
     }
     (glyphs, width)
@@ -498,6 +503,24 @@ mod tests {
             .map(|p| p.text.as_str())
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    #[test]
+    fn pairs_are_kerned() {
+        let f = fonts();
+        let (a, _) = f.resolve(Style::Regular, 'A');
+        let ga = f.resolve(Style::Regular, 'A').1;
+        let gv = f.resolve(Style::Regular, 'V').1;
+        let go = f.resolve(Style::Regular, 'o').1;
+        let gt = f.resolve(Style::Regular, 'T').1;
+        assert!(f.kern(a, ga, gv) < 0.0, "A V closer");
+        assert!(f.kern(a, gt, go) < 0.0, "T o closer");
+        assert_eq!(f.kern(a, go, go), 0.0);
+        // the measured width of a word takes its kerning
+        let (_, av) = measure(&f, "AV", Style::Regular, 10.0);
+        let plain = (f.advance(a, ga) + f.advance(a, gv)) * 10.0;
+        assert!((av - (plain + f.kern(a, ga, gv) * 10.0)).abs() < 1e-4);
+        assert!(av < plain);
     }
 
     #[test]
