@@ -107,6 +107,9 @@ pub struct Row {
     pub cells: Vec<CellBox>,
     /// A header row (shaded).
     pub header: bool,
+    /// For each cell: no border above it, no border below it. A cell that spans rows is one
+    /// box: its first row leaves the bottom open and the rows it covers leave the top open.
+    pub open: Vec<(bool, bool)>,
 }
 
 /// One entry of the vertical flow.
@@ -1166,13 +1169,37 @@ impl<'a> ChapterLayout<'a> {
                 acc += w;
             }
             let head_rows = table.head.len();
+            // the grid slots that a cell above covers with its rowspan
+            let mut covered = vec![vec![false; ncols]; grid.len()];
+            for (r, row) in grid.iter().enumerate() {
+                for (c, slot) in row.iter().enumerate() {
+                    if let Some(cell) = slot {
+                        let rows = (cell.rowspan.max(1) as usize).min(grid.len() - r);
+                        let cols = cell.span().min(ncols - c);
+                        for line in covered.iter_mut().skip(r + 1).take(rows - 1) {
+                            for slot in &mut line[c..c + cols] {
+                                *slot = true;
+                            }
+                        }
+                    }
+                }
+            }
+            let is_covered = |r: usize, c: usize| {
+                covered
+                    .get(r)
+                    .and_then(|l| l.get(c))
+                    .copied()
+                    .unwrap_or(false)
+            };
             let mut header_items: Vec<Item> = Vec::new();
             let mut rows_out = Vec::new();
             for (r, row) in cells.iter().enumerate() {
                 let mut laid = Vec::new();
+                let mut open = Vec::new();
                 let mut height = 0.0f32;
                 let mut c = 0;
                 while c < ncols {
+                    open.push((is_covered(r, c), is_covered(r + 1, c)));
                     match &row[c] {
                         Some((spans, span, _, justify)) => {
                             let span = (*span).min(ncols - c);
@@ -1204,13 +1231,19 @@ impl<'a> ChapterLayout<'a> {
                 }
                 let header = r < head_rows || row.iter().flatten().all(|(_, _, h, _)| *h);
                 let header = header && r < head_rows.max(1);
-                // a row taller than most of a page is cut into slices that each fit
+                // a row taller than most of a page is cut into slices that each fit (closed
+                // boxes, all of them)
                 let limit = self.geo.text_h() * 0.8;
-                for (slice, slice_height) in slice_row(laid, height.max(tsize * 1.4), limit, pad) {
+                let slices = slice_row(laid, height.max(tsize * 1.4), limit, pad);
+                if slices.len() > 1 {
+                    open.iter_mut().for_each(|o| *o = (false, false));
+                }
+                for (slice, slice_height) in slices {
                     let item = Item::new(
                         Kind::Row(Rc::new(Row {
                             cells: slice,
                             header,
+                            open: open.clone(),
                         })),
                         slice_height,
                     );
@@ -1540,6 +1573,27 @@ mod tests {
     }
 
     #[test]
+    fn a_cell_spanning_rows_is_one_box() {
+        let mut tall = cell("tall", false);
+        tall.rowspan = 3;
+        let rows = rows_of(Table {
+            body: vec![
+                vec![tall, cell("a", false)],
+                vec![cell("b", false)],
+                vec![cell("c", false)],
+                vec![cell("d", false), cell("e", false)],
+            ],
+            ..Table::default()
+        });
+        let first_column: Vec<(bool, bool)> = rows.iter().map(|r| r.open[0]).collect();
+        assert_eq!(
+            first_column,
+            vec![(false, true), (true, true), (true, false), (false, false)]
+        );
+        assert!(rows.iter().all(|r| r.open[1] == (false, false)));
+    }
+
+    #[test]
     fn note_numbers_link_to_their_notes() {
         let fonts = Fonts::new(Vec::new(), false).expect("fonts");
         let book = Book {
@@ -1666,6 +1720,7 @@ mod tests {
             Kind::Row(Rc::new(Row {
                 cells: Vec::new(),
                 header: true,
+                open: Vec::new(),
             })),
             60.0,
         );
@@ -1676,6 +1731,7 @@ mod tests {
                 Kind::Row(Rc::new(Row {
                     cells: Vec::new(),
                     header: false,
+                    open: Vec::new(),
                 })),
                 50.0,
             );
@@ -1749,6 +1805,7 @@ mod tests {
             Kind::Row(Rc::new(Row {
                 cells: Vec::new(),
                 header: true,
+                open: Vec::new(),
             })),
             10.0,
         );
@@ -1759,6 +1816,7 @@ mod tests {
                 Kind::Row(Rc::new(Row {
                     cells: Vec::new(),
                     header: false,
+                    open: Vec::new(),
                 })),
                 10.0,
             );

@@ -294,8 +294,8 @@ pub fn build(book: &Book, options: &PdfOptions) -> Result<(Vec<u8>, Vec<String>)
     let chapter_of_page = chapter_of_pages(&pages, book.chapters.len());
     for (n, page) in pages.iter().enumerate() {
         let mut draws = Vec::new();
-        for (item, top) in page {
-            doc.draw_item(item, *top, &mut draws);
+        for (i, (item, top)) in page.iter().enumerate() {
+            doc.draw_item(item, *top, i + 1 == page.len(), &mut draws);
         }
         let is_title = n < title_pages;
         let chapter_first = page
@@ -638,7 +638,9 @@ impl Doc<'_> {
         Some(id)
     }
 
-    fn draw_item(&mut self, item: &Item, top: f32, out: &mut Vec<Draw>) {
+    /// Draws one item placed `top` points below the top of the text block; `last` when it
+    /// is the last item on its page.
+    fn draw_item(&mut self, item: &Item, top: f32, last: bool, out: &mut Vec<Draw>) {
         let geo = self.geo;
         let left = geo.margin_x;
         let y_top = geo.page_h - geo.margin_top - top;
@@ -712,7 +714,11 @@ impl Doc<'_> {
                 });
             }
             Kind::Row(row) => {
-                for (cx, cw, lines) in &row.cells {
+                // a row at the top of a page closes its cells' tops, at the foot their bottoms
+                let page_top = top <= 0.01;
+                let page_foot = last;
+                for (i, (cx, cw, lines)) in row.cells.iter().enumerate() {
+                    let (open_top, open_bottom) = row.open.get(i).copied().unwrap_or_default();
                     let cx = &(left + cx);
                     if row.header {
                         out.push(Draw::Fill {
@@ -727,12 +733,14 @@ impl Doc<'_> {
                         self.draw_line(line, cx + geo.size * 0.88 * 0.4, baseline, out);
                     }
                     let (x0, x1, y0, y1) = (*cx, cx + cw, y_top - item.height, y_top);
-                    for (from, to) in [
-                        ((x0, y0), (x1, y0)),
-                        ((x0, y1), (x1, y1)),
-                        ((x0, y0), (x0, y1)),
-                        ((x1, y0), (x1, y1)),
-                    ] {
+                    let mut sides = vec![((x0, y0), (x0, y1)), ((x1, y0), (x1, y1))];
+                    if !open_bottom || page_foot {
+                        sides.push(((x0, y0), (x1, y0)));
+                    }
+                    if !open_top || page_top {
+                        sides.push(((x0, y1), (x1, y1)));
+                    }
+                    for (from, to) in sides {
                         out.push(Draw::Stroke {
                             from,
                             to,
