@@ -51,7 +51,8 @@ pub struct Face {
     /// The font file.
     pub bytes: Arc<Vec<u8>>,
     cmap: BTreeMap<u32, u16>,
-    widths: BTreeMap<u16, u16>,
+    /// Advance widths in font units, by glyph id.
+    widths: Vec<u16>,
     /// Kerning pairs from the `kern` table: left glyph << 16 | right glyph → adjustment in
     /// font units.
     kerning: KernPairs,
@@ -76,7 +77,20 @@ impl Face {
             ascent: f32::from(parsed.font_metrics.ascent) / upm,
             descent: f32::from(parsed.font_metrics.descent) / upm,
             cmap: parsed.codepoint_to_glyph,
-            widths: parsed.glyph_widths,
+            widths: {
+                let mut widths = vec![
+                    0u16;
+                    parsed
+                        .glyph_widths
+                        .keys()
+                        .last()
+                        .map_or(0, |g| *g as usize + 1)
+                ];
+                for (gid, w) in &parsed.glyph_widths {
+                    widths[*gid as usize] = *w;
+                }
+                widths
+            },
             kerning: kern_pairs(&bytes),
             upm,
             bytes: Arc::new(bytes),
@@ -106,7 +120,7 @@ impl Face {
     /// The advance of a glyph, in em, rounded as PDF viewers will use it (the `/W` array holds
     /// whole thousandths).
     pub fn advance(&self, gid: u16) -> f32 {
-        let w = f32::from(self.widths.get(&gid).copied().unwrap_or(0));
+        let w = f32::from(self.widths.get(usize::from(gid)).copied().unwrap_or(0));
         (w * 1000.0 / self.upm).trunc() / 1000.0
     }
 }
