@@ -1,7 +1,7 @@
 //! Book assembly: duplicates dropped, posts ordered, bodies parsed, heading ids made unique,
 //! book metadata derived.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::html::slugify;
 use crate::model::{Block, Book, BookMeta, Chapter, inlines_text};
@@ -88,7 +88,7 @@ pub fn sort_posts(posts: &mut [Post], order: Order) {
 
 /// Makes a book of chapters already in order: unique heading ids and the book's metadata.
 pub fn assemble(mut chapters: Vec<Chapter>, options: &BookOptions) -> Book {
-    let mut used = HashSet::new();
+    let mut used = UsedIds::default();
     for chapter in &mut chapters {
         unique_heading_ids(&mut chapter.blocks, &mut used);
     }
@@ -218,7 +218,15 @@ fn host_of(site: &str) -> &str {
     site.split_once("://").map_or(site, |(_, h)| h)
 }
 
-fn unique_heading_ids(blocks: &mut [Block], used: &mut HashSet<String>) {
+/// Ids given so far, and for each base the next suffix to try: a post with thousands of
+/// headings of the same name must not cost a search from `-2` for each.
+#[derive(Default)]
+struct UsedIds {
+    ids: HashSet<String>,
+    next: HashMap<String, usize>,
+}
+
+fn unique_heading_ids(blocks: &mut [Block], used: &mut UsedIds) {
     for block in blocks {
         match block {
             Block::Heading { id, content, .. } => {
@@ -234,12 +242,13 @@ fn unique_heading_ids(blocks: &mut [Block], used: &mut HashSet<String>) {
                     base = format!("h-{base}");
                 }
                 let mut candidate = base.clone();
-                let mut n = 1;
-                while used.contains(&candidate) {
+                let mut n = used.next.get(&base).copied().unwrap_or(1);
+                while used.ids.contains(&candidate) {
                     n += 1;
                     candidate = format!("{base}-{n}");
                 }
-                used.insert(candidate.clone());
+                used.next.insert(base, n);
+                used.ids.insert(candidate.clone());
                 *id = candidate;
             }
             Block::BulletList(items) | Block::OrderedList { items, .. } => {

@@ -607,11 +607,14 @@ impl Walker {
             || (descendants_named("table") == 1 && descendants_named("img") == 0)
         {
             let mut out = Vec::new();
+            let is_table = |n: N<'_>| n.value().as_element().is_some_and(|e| e.name() == "table");
             for child in node.descendants() {
-                if child
-                    .value()
-                    .as_element()
-                    .is_some_and(|e| e.name() == "table")
+                // the figure's own tables; a table inside one of them is that table's business
+                if is_table(child)
+                    && !child
+                        .ancestors()
+                        .take_while(|a| a.id() != node.id())
+                        .any(is_table)
                 {
                     let cap = if out.is_empty() {
                         caption.clone()
@@ -660,6 +663,8 @@ impl Walker {
                 let own = img
                     .ancestors()
                     .take_while(|a| a.id() != node.id())
+                    // near: a caption many levels up is not this image's own
+                    .take(32)
                     .filter_map(element)
                     .find(|a| a.value().name() == "figure" || has_class(a, "gallery-item"))
                     .and_then(|f| {
@@ -1075,15 +1080,23 @@ fn strip_backlinks(blocks: Vec<Block>, id: &str) -> Vec<Block> {
         .collect()
 }
 
+/// Whether there is text below `node`, leaving out `skip` elements and dropped ones. Walked
+/// with a stack of its own: the parser puts no limit on nesting.
 fn has_text_outside(node: N<'_>, skip: &[&str]) -> bool {
-    fn walk(node: N<'_>, skip: &[&str]) -> bool {
-        node.children().any(|c| match c.value() {
-            Node::Text(t) => !t.trim().is_empty(),
-            Node::Element(e) => !skip.contains(&e.name()) && !is_dropped(e.name()) && walk(c, skip),
-            _ => false,
-        })
+    let mut stack: Vec<N<'_>> = node.children().collect();
+    stack.reverse();
+    while let Some(c) = stack.pop() {
+        match c.value() {
+            Node::Text(t) if !t.trim().is_empty() => return true,
+            Node::Element(e) if !skip.contains(&e.name()) && !is_dropped(e.name()) => {
+                let at = stack.len();
+                stack.extend(c.children());
+                stack[at..].reverse();
+            }
+            _ => {}
+        }
     }
-    walk(node, skip)
+    false
 }
 
 fn has_text_outside_except(node: N<'_>, except: Option<ElementRef<'_>>) -> bool {
@@ -1274,15 +1287,22 @@ fn math(node: N<'_>) -> Inline {
         })
         .map(|a| a.text().collect::<String>())
         .unwrap_or_else(|| {
-            node.descendants()
-                .filter(|d| {
-                    !d.ancestors()
-                        .filter_map(element)
-                        .any(|a| a.value().name() == "annotation")
-                })
-                .filter_map(|d| d.value().as_text().map(|t| t.to_string()))
-                .collect::<Vec<_>>()
-                .join(" ")
+            // the presentation text, annotations left out
+            let mut words = Vec::new();
+            let mut stack: Vec<N<'_>> = node.children().collect();
+            stack.reverse();
+            while let Some(d) = stack.pop() {
+                match d.value() {
+                    Node::Text(t) => words.push(t.to_string()),
+                    Node::Element(e) if e.name() != "annotation" => {
+                        let at = stack.len();
+                        stack.extend(d.children());
+                        stack[at..].reverse();
+                    }
+                    _ => {}
+                }
+            }
+            words.join(" ")
         });
     Inline::Math {
         display,
@@ -1293,29 +1313,24 @@ fn math(node: N<'_>) -> Inline {
 /// The text of a `<pre>`: verbatim, `<br>` as a newline, no trailing blank lines.
 fn pre_text(node: N<'_>) -> String {
     let mut text = String::new();
-    for d in node.descendants().skip(1) {
+    // in document order, dropped elements' subtrees left out; a stack of its own, as the
+    // parser puts no limit on nesting
+    let mut stack: Vec<N<'_>> = node.children().collect();
+    stack.reverse();
+    while let Some(d) = stack.pop() {
         match d.value() {
-            Node::Text(t) => {
-                let dropped = d
-                    .ancestors()
-                    .take_while(|a| a.id() != node.id())
-                    .filter_map(element)
-                    .any(|a| is_dropped(a.value().name()));
-                if !dropped {
-                    text.push_str(t);
-                }
-            }
+            Node::Text(t) => text.push_str(t),
             Node::Element(e) if e.name() == "br" => text.push('\n'),
             // an image in code keeps its words: its alt text stands where it stood
             Node::Element(e) if e.name() == "img" => {
-                let dropped = d
-                    .ancestors()
-                    .take_while(|a| a.id() != node.id())
-                    .filter_map(element)
-                    .any(|a| is_dropped(a.value().name()));
-                if let Some(alt) = e.attr("alt").filter(|a| !a.trim().is_empty() && !dropped) {
+                if let Some(alt) = e.attr("alt").filter(|a| !a.trim().is_empty()) {
                     text.push_str(&collapse_ws(alt));
                 }
+            }
+            Node::Element(e) if !is_dropped(e.name()) => {
+                let at = stack.len();
+                stack.extend(d.children());
+                stack[at..].reverse();
             }
             _ => {}
         }

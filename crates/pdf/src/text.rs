@@ -265,6 +265,58 @@ fn split_word(fonts: &Fonts, word: &Word, at: usize, suffix: &str) -> (Word, Wor
     )
 }
 
+/// A word of thousands of characters (a pasted blob, a data URI) cut into words of at most
+/// `CHUNK` characters that follow each other without a space: each line break inside it then
+/// looks at one chunk, not at the whole rest of the word, and the work stays linear.
+fn chop_long_word(fonts: &Fonts, word: Word) -> Vec<Word> {
+    const CHUNK: usize = 1000;
+    let total: usize = word.pieces.iter().map(|p| p.text.chars().count()).sum();
+    if total <= 2 * CHUNK {
+        return vec![word];
+    }
+    let finish = |pieces: Vec<Piece>| Word {
+        width: pieces.iter().map(|p| p.width).sum(),
+        pieces,
+        space: 0.0,
+        hard_break: false,
+    };
+    let mut out = Vec::new();
+    let mut current: Vec<Piece> = Vec::new();
+    let mut filled = 0;
+    for p in &word.pieces {
+        let span = Span {
+            text: String::new(),
+            style: p.style,
+            size: p.size,
+            rise: p.rise,
+            color: p.color,
+            link: p.link.clone(),
+        };
+        let chars: Vec<char> = p.text.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let take = (CHUNK - filled).min(chars.len() - i);
+            let text: String = chars[i..i + take].iter().collect();
+            current.push(piece(fonts, &text, &span));
+            filled += take;
+            i += take;
+            if filled == CHUNK {
+                out.push(finish(std::mem::take(&mut current)));
+                filled = 0;
+            }
+        }
+    }
+    if !current.is_empty() {
+        out.push(finish(current));
+    }
+    // the last chunk ends the word: its space and forced break
+    if let Some(last) = out.last_mut() {
+        last.space = word.space;
+        last.hard_break = word.hard_break;
+    }
+    out
+}
+
 fn word_text(word: &Word) -> String {
     word.pieces.iter().map(|p| p.text.as_str()).collect()
 }
@@ -348,7 +400,10 @@ pub fn break_lines(
     justify: Justify,
     dict: Option<&Standard>,
 ) -> Vec<Line> {
-    let mut queue: std::collections::VecDeque<Word> = words(fonts, spans).into();
+    let mut queue: std::collections::VecDeque<Word> = words(fonts, spans)
+        .into_iter()
+        .flat_map(|w| chop_long_word(fonts, w))
+        .collect();
     let mut lines = Vec::new();
     let mut current: Vec<Word> = Vec::new();
     let mut used = 0.0f32;
@@ -503,6 +558,24 @@ mod tests {
             .map(|p| p.text.as_str())
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    #[test]
+    fn a_huge_word_breaks_in_linear_time() {
+        let f = fonts();
+        let text = "A".repeat(300_000);
+        let started = std::time::Instant::now();
+        let lines = break_lines(&f, &[span(&text)], 300.0, 300.0, Justify::Both, None);
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+        let kept: usize = lines
+            .iter()
+            .flat_map(|l| &l.pieces)
+            .map(|p| p.text.chars().filter(|c| *c == 'A').count())
+            .sum();
+        assert_eq!(kept, 300_000, "every character is set");
+        for line in &lines {
+            assert!(line.width <= 300.01, "{} > 300", line.width);
+        }
     }
 
     #[test]
