@@ -1639,6 +1639,36 @@ mod tests {
     }
 
     #[test]
+    fn deep_and_hostile_nesting_stays_linear() {
+        let timed = |what: &str, html: String| {
+            let started = std::time::Instant::now();
+            let blocks = html_to_blocks(&html);
+            assert!(
+                started.elapsed().as_secs() < 10,
+                "{what}: {:?}",
+                started.elapsed()
+            );
+            crate::model::blocks_text(&blocks)
+        };
+        // a figure over 200,000 nested spans: no stack overflow
+        timed(
+            "figure",
+            "<figure><img src=\"a.png\" alt=\"pic\">".to_string() + &"<span>".repeat(200_000),
+        );
+        // code and math with text at every level of deep nesting
+        let text = timed("pre", format!("<pre>{}</pre>", "<span>a".repeat(50_000)));
+        assert_eq!(text.matches('a').count(), 50_000);
+        let text = timed("math", format!("<math>{}</math>", "<mrow>b".repeat(50_000)));
+        assert_eq!(text.matches('b').count(), 50_000);
+        // table figures inside table figures: each table once
+        let text = timed(
+            "tables",
+            "<figure class=\"wp-block-table\"><table><tr><td>".repeat(30) + "deepest",
+        );
+        assert_eq!(text.matches("deepest").count(), 1);
+    }
+
+    #[test]
     fn smilies_are_their_characters() {
         let smiley = |alt: &str| {
             format!(

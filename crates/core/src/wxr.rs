@@ -443,7 +443,7 @@ fn display(raw: &str, context: &DisplayContext<'_>) -> String {
     let raw = raw.replace("\r\n", "\n").replace('\r', "\n");
     let has_blocks = raw.contains("<!-- wp:");
     let without_blocks = strip_block_comments(&raw);
-    let with_shortcodes = shortcodes(&without_blocks, context);
+    let with_shortcodes = shortcodes(&without_blocks, context, 0);
     if has_blocks {
         with_shortcodes
     } else {
@@ -546,7 +546,41 @@ const KNOWN_SHORTCODES: &[&str] = &[
 
 /// Finds the next shortcode at or after `from`. Only WordPress's own shortcodes, ones with
 /// attributes, and ones with a closing tag count: `[sic]` and `[1]` stay text.
-fn next_shortcode(s: &str, from: usize) -> Option<Shortcode<'_>> {
+/// Where each closing tag `[/name]` of `s` starts, by name, in order: found in one pass, so
+/// that looking for the end of every opening tag costs no second scan of the text.
+fn closing_tags(s: &str) -> HashMap<&str, Vec<usize>> {
+    let mut tags: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut search = 0;
+    while let Some(rel) = s[search..].find("[/") {
+        let start = search + rel;
+        search = start + 2;
+        let rest = &s[start + 2..];
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(rest.len());
+        if len > 0 && rest[len..].starts_with(']') {
+            tags.entry(&rest[..len]).or_default().push(start);
+        }
+    }
+    tags
+}
+
+/// The largest char boundary of `s` at or below `at`.
+fn floor_char_boundary(s: &str, at: usize) -> usize {
+    if at >= s.len() {
+        return s.len();
+    }
+    (0..=at).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
+}
+
+/// The longest opening tag (name and attributes) looked at: a `[` with no `]` near it is text.
+const MAX_TAG: usize = 4096;
+
+fn next_shortcode<'a>(
+    s: &'a str,
+    from: usize,
+    closings: &HashMap<&str, Vec<usize>>,
+) -> Option<Shortcode<'a>> {
     let mut search = from;
     while let Some(rel) = s[search..].find('[') {
         let start = search + rel;
@@ -555,7 +589,8 @@ fn next_shortcode(s: &str, from: usize) -> Option<Shortcode<'_>> {
         if let Some(escaped) = rest.strip_prefix('[') {
             // [[name …]] is how WordPress writes a literal [name …]
             let named = escaped.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '/');
-            if let (true, Some(close)) = (named, escaped.find("]]")) {
+            let near = &escaped[..floor_char_boundary(escaped, MAX_TAG)];
+            if let (true, Some(close)) = (named, near.find("]]")) {
                 let end = start + 2 + close + 2;
                 return Some(Shortcode {
                     name: ESCAPED,
@@ -584,18 +619,21 @@ fn next_shortcode(s: &str, from: usize) -> Option<Shortcode<'_>> {
         {
             continue;
         }
-        let Some(close) = after_name.find(']') else {
+        let near = &after_name[..floor_char_boundary(after_name, MAX_TAG)];
+        let Some(close) = near.find(']') else {
             continue;
         };
         let attr_text = after_name[..close].trim().trim_end_matches('/');
         let open_end = start + 1 + name_len + close + 1;
         let attrs = parse_attrs(attr_text);
-        let closing = format!("[/{name}]");
-        let (inner, end) = match s[open_end..].find(&closing) {
-            Some(i) if !after_name[..close].trim_end().ends_with('/') => (
-                Some(&s[open_end..open_end + i]),
-                open_end + i + closing.len(),
-            ),
+        let closing = closings.get(name).and_then(|at| {
+            let i = at.partition_point(|&p| p < open_end);
+            at.get(i).copied()
+        });
+        let (inner, end) = match closing {
+            Some(at) if !after_name[..close].trim_end().ends_with('/') => {
+                (Some(&s[open_end..at]), at + name.len() + 3)
+            }
             _ => (None, open_end),
         };
         let known = KNOWN_SHORTCODES.contains(&name.to_ascii_lowercase().as_str());
@@ -650,30 +688,36 @@ fn parse_attrs(text: &str) -> HashMap<String, String> {
 
 /// Expands shortcodes: `[caption]` a figure, `[gallery ids]` the attachments' images, `[embed]`
 /// a link, `[audio]`/`[video]` links; unknown ones vanish but keep their inner text.
-fn shortcodes(s: &str, context: &DisplayContext<'_>) -> String {
+fn shortcodes(s: &str, context: &DisplayContext<'_>, depth: usize) -> String {
+    // shortcodes inside shortcodes: WordPress expands a few levels at most; deeper ones stay
+    // as they are written
+    if depth > 16 {
+        return s.to_string();
+    }
+    let closings = closing_tags(s);
     let mut out = String::with_capacity(s.len());
     let mut pos = 0;
     let mut guard = 0;
-    while let Some(code) = next_shortcode(s, pos) {
+    while let Some(code) = next_shortcode(s, pos, &closings) {
         guard += 1;
         if guard > 100_000 {
             break;
         }
         out.push_str(&s[pos..code.start]);
-        out.push_str(&expand(&code, context));
+        out.push_str(&expand(&code, context, depth));
         pos = code.end;
     }
     out.push_str(&s[pos..]);
     out
 }
 
-fn expand(code: &Shortcode<'_>, context: &DisplayContext<'_>) -> String {
+fn expand(code: &Shortcode<'_>, context: &DisplayContext<'_>, depth: usize) -> String {
     if code.name == ESCAPED {
         return code.inner.unwrap_or_default().to_string();
     }
     let inner = code
         .inner
-        .map(|i| shortcodes(i, context))
+        .map(|i| shortcodes(i, context, depth + 1))
         .unwrap_or_default();
     let attr = |k: &str| code.attrs.get(k).map(String::as_str).unwrap_or("");
     match code.name.to_ascii_lowercase().as_str() {
@@ -875,29 +919,42 @@ pub fn wpautop(text: &str) -> String {
     if text.trim().is_empty() {
         return String::new();
     }
-    // keep <pre>, <script>, <style> and <textarea> as they are
-    let mut protected: Vec<String> = Vec::new();
+    // the placeholder marks below are private-use characters: any in the text become U+FFFD,
+    // so that no text can pose as a placeholder
+    let text = text.replace(['\u{E000}', '\u{E001}'], "\u{FFFD}");
+    // keep <pre>, <script>, <style> and <textarea> as they are (lower-cased once; ASCII
+    // lower-casing keeps every byte offset)
+    let lower = text.to_ascii_lowercase();
+    let mut protected: Vec<&str> = Vec::new();
     let mut s = String::with_capacity(text.len() + 64);
-    let mut rest = text;
+    let mut pos = 0;
+    let mut next: [Option<usize>; 4] = [None; 4];
+    let tags = ["<pre", "<script", "<style", "<textarea"];
     loop {
-        let lower = rest.to_ascii_lowercase();
-        let found = ["<pre", "<script", "<style", "<textarea"]
+        // the next opening of each tag at or after `pos`, searched again only when passed
+        for (k, tag) in tags.iter().enumerate() {
+            if next[k].is_none_or(|at| at < pos) {
+                next[k] = lower[pos..].find(tag).map(|i| pos + i).or(Some(usize::MAX));
+            }
+        }
+        let Some((i, k)) = next
             .iter()
-            .filter_map(|tag| lower.find(tag).map(|i| (i, *tag)))
-            .min();
-        let Some((i, tag)) = found else {
-            s.push_str(rest);
+            .enumerate()
+            .filter_map(|(k, at)| at.filter(|&a| a != usize::MAX).map(|a| (a, k)))
+            .min()
+        else {
+            s.push_str(&text[pos..]);
             break;
         };
-        let close = format!("</{}>", &tag[1..]);
+        let close = format!("</{}>", &tags[k][1..]);
         let Some(end) = lower[i..].find(&close).map(|e| i + e + close.len()) else {
-            s.push_str(rest);
+            s.push_str(&text[pos..]);
             break;
         };
-        s.push_str(&rest[..i]);
+        s.push_str(&text[pos..i]);
         s.push_str(&format!("\n\n\u{E000}{}\u{E001}\n\n", protected.len()));
-        protected.push(rest[i..end].to_string());
-        rest = &rest[end..];
+        protected.push(&text[i..end]);
+        pos = end;
     }
     // blank lines around block-level tags
     let mut spaced = String::with_capacity(s.len() + 64);
@@ -939,11 +996,29 @@ pub fn wpautop(text: &str) -> String {
         }
         out.push('\n');
     }
-    // put the protected blocks back
-    let mut result = out;
-    for (n, block) in protected.iter().enumerate() {
-        result = result.replace(&format!("\u{E000}{n}\u{E001}"), block);
+    // put the protected blocks back, in one pass
+    if protected.is_empty() {
+        return out;
     }
+    let mut result = String::with_capacity(out.len() + text.len());
+    let mut rest = out.as_str();
+    while let Some(open) = rest.find('\u{E000}') {
+        result.push_str(&rest[..open]);
+        let after = &rest[open + '\u{E000}'.len_utf8()..];
+        let digits = after.find('\u{E001}').map(|close| (&after[..close], close));
+        match digits.and_then(|(d, close)| Some((protected.get(d.parse::<usize>().ok()?)?, close)))
+        {
+            Some((block, close)) => {
+                result.push_str(block);
+                rest = &after[close + '\u{E001}'.len_utf8()..];
+            }
+            None => {
+                result.push('\u{FFFD}');
+                rest = after;
+            }
+        }
+    }
+    result.push_str(rest);
     result
 }
 
@@ -1014,6 +1089,43 @@ mod tests {
             "<!-- wp:paragraph -->\n<p>Hi</p>\n<!-- /wp:paragraph -->\n\n<!-- wp:latest-posts /-->\n<!--more-->",
         );
         assert_eq!(html, "\n<p>Hi</p>\n\n\n\n<!--more-->");
+    }
+
+    #[test]
+    fn hostile_classic_content_stays_linear() {
+        let timed = |what: &str, content: String| {
+            let started = std::time::Instant::now();
+            let html = show(&content);
+            assert!(
+                started.elapsed().as_secs() < 10,
+                "{what}: {:?}",
+                started.elapsed()
+            );
+            html
+        };
+        // shortcodes nested 50,000 deep: expanded a few levels, the rest kept, no overflow
+        let n = 50_000;
+        let open: String = (0..n).map(|i| format!("[s{i}]")).collect();
+        let close: String = (0..n).rev().map(|i| format!("[/s{i}]")).collect();
+        let html = timed("nested", format!("{open}core{close}"));
+        assert!(html.contains("core"));
+        // thousands of brackets that never close
+        let html = timed("unclosed", "[a b=c ".repeat(100_000) + "end");
+        assert!(html.contains("end"));
+        // placeholder characters written in the post cannot multiply protected blocks
+        let mut bomb = String::new();
+        for k in 0..12 {
+            bomb.push_str(&format!(
+                "<pre>{}</pre>\n\n",
+                format!("\u{E000}{k}\u{E001}").repeat(10)
+            ));
+        }
+        let html = timed("placeholders", bomb);
+        assert!(html.len() < 10_000, "{} bytes", html.len());
+        assert!(!html.contains('\u{E000}'));
+        // ten thousand <pre> blocks
+        let html = timed("pres", "<pre>x</pre>\ntext\n\n".repeat(10_000));
+        assert_eq!(html.matches("<pre>x</pre>").count(), 10_000);
     }
 
     #[test]
