@@ -467,15 +467,18 @@ impl Cell {
     /// The most columns one cell may span: a hostile `colspan="100000"` must not blow up memory.
     pub const MAX_SPAN: usize = 1000;
 
-    /// The number of grid columns the cell spans: its `colspan`, at least 1 and at most
-    /// [`Cell::MAX_SPAN`]. Exporters use this, not `colspan`, so that they agree with
-    /// [`Table::grid`].
+    /// The number of grid columns the cell asks for: its `colspan`, at least 1 and at most
+    /// [`Cell::MAX_SPAN`]. Exporters take the span from [`Table::grid`]'s [`Slot`]s, which
+    /// may be narrower.
     pub fn span(&self) -> usize {
         (self.colspan.max(1) as usize).min(Self::MAX_SPAN)
     }
 }
 
 impl Table {
+    /// The most grid slots (rows times columns) a table is laid on; beyond, one column.
+    pub const MAX_SLOTS: usize = 4_000_000;
+
     /// The number of columns: the widest row, counting `colspan`s and cells that earlier
     /// rows' `rowspan`s carry down.
     pub fn columns(&self) -> usize {
@@ -483,20 +486,36 @@ impl Table {
     }
 
     /// The table laid on a grid: every row of head, body and foot (in that order) as a row of
-    /// slots, each slot the cell that starts there, or `None` where a span covers it or the row
-    /// is short. All rows have the same length.
-    pub fn grid(&self) -> Vec<Vec<Option<&Cell>>> {
+    /// slots, each slot the cell that starts there (with the columns and rows it spans), or
+    /// `None` where a span covers it or the row is short. All rows have the same length.
+    ///
+    /// A table whose grid would pass [`Table::MAX_SLOTS`] (hostile spans, tens of thousands
+    /// of columns) is laid out as one column instead, each cell in a row of its own: nothing
+    /// is lost and nothing blows up.
+    pub fn grid(&self) -> Vec<Vec<Option<Slot<'_>>>> {
         let rows: Vec<&Row> = self
             .head
             .iter()
             .chain(&self.body)
             .chain(&self.foot)
             .collect();
-        let mut grid: Vec<Vec<Option<&Cell>>> = Vec::with_capacity(rows.len());
+        let single_column = || {
+            rows.iter()
+                .flat_map(|row| row.iter())
+                .map(|cell| {
+                    vec![Some(Slot {
+                        cell,
+                        cols: 1,
+                        rows: 1,
+                    })]
+                })
+                .collect()
+        };
+        let mut grid: Vec<Vec<Option<Slot<'_>>>> = Vec::with_capacity(rows.len());
         // covered[r] holds the column slots already taken by rowspans from above
         let mut covered: Vec<Vec<bool>> = vec![Vec::new(); rows.len()];
         for (r, row) in rows.iter().enumerate() {
-            let mut line: Vec<Option<&Cell>> = Vec::new();
+            let mut line: Vec<Option<Slot<'_>>> = Vec::new();
             let mut col = 0;
             for cell in row.iter() {
                 while covered[r].get(col).copied().unwrap_or(false) {
@@ -507,10 +526,17 @@ impl Table {
                 }
                 let colspan = cell.span();
                 let rowspan = (cell.rowspan.max(1) as usize).min(rows.len() - r);
+                if (col + colspan).saturating_mul(rows.len()) > Self::MAX_SLOTS {
+                    return single_column();
+                }
                 if line.len() < col + colspan {
                     line.resize(col + colspan, None);
                 }
-                line[col] = Some(cell);
+                line[col] = Some(Slot {
+                    cell,
+                    cols: colspan,
+                    rows: rowspan,
+                });
                 for below in covered.iter_mut().skip(r + 1).take(rowspan - 1) {
                     if below.len() < col + colspan {
                         below.resize(col + colspan, false);
@@ -531,6 +557,17 @@ impl Table {
         }
         grid
     }
+}
+
+/// A cell placed on a table's grid: the columns and rows it spans there.
+#[derive(Debug, Clone, Copy)]
+pub struct Slot<'a> {
+    /// The cell.
+    pub cell: &'a Cell,
+    /// Grid columns it spans (at least 1).
+    pub cols: usize,
+    /// Grid rows it spans (at least 1, never past the last row).
+    pub rows: usize,
 }
 
 /// An inline element.
@@ -781,7 +818,7 @@ mod tests {
             .iter()
             .map(|row| {
                 row.iter()
-                    .map(|c| c.map_or("-".to_string(), |c| blocks_text(&c.blocks)))
+                    .map(|c| c.map_or("-".to_string(), |c| blocks_text(&c.cell.blocks)))
                     .collect()
             })
             .collect();
@@ -803,5 +840,21 @@ mod tests {
             ..Table::default()
         };
         assert_eq!(table.columns(), 1000);
+        // a thousand cells of a thousand columns over 20,000 rows: one column, every cell kept
+        let wide: Vec<Cell> = (0..1000).map(|_| cell("w", 1000, 1)).collect();
+        let mut body = vec![wide];
+        body.extend((0..20_000).map(|_| vec![cell("x", 1, 1)]));
+        let table = Table {
+            body,
+            ..Table::default()
+        };
+        let started = std::time::Instant::now();
+        let grid = table.grid();
+        assert!(started.elapsed().as_secs() < 5);
+        assert_eq!(grid.len(), 21_000);
+        assert!(
+            grid.iter()
+                .all(|r| r.len() == 1 && r[0].is_some_and(|s| s.cols == 1 && s.rows == 1))
+        );
     }
 }

@@ -1085,7 +1085,8 @@ impl<'a> ChapterLayout<'a> {
             for row in &grid {
                 let mut line = Vec::new();
                 for slot in row {
-                    line.push(slot.map(|cell| {
+                    line.push(slot.map(|slot| {
+                        let cell = slot.cell;
                         let style = if cell.header {
                             Style::Bold
                         } else {
@@ -1107,7 +1108,7 @@ impl<'a> ChapterLayout<'a> {
                             postbook_core::model::Align::Center => Justify::Center,
                             _ => Justify::Left,
                         };
-                        (spans, cell.span().min(ncols), cell.header, justify)
+                        (spans, slot.cols.min(ncols), cell.header, justify)
                     }));
                 }
                 cells.push(line);
@@ -1173,9 +1174,9 @@ impl<'a> ChapterLayout<'a> {
             let mut covered = vec![vec![false; ncols]; grid.len()];
             for (r, row) in grid.iter().enumerate() {
                 for (c, slot) in row.iter().enumerate() {
-                    if let Some(cell) = slot {
-                        let rows = (cell.rowspan.max(1) as usize).min(grid.len() - r);
-                        let cols = cell.span().min(ncols - c);
+                    if let Some(slot) = slot {
+                        let rows = slot.rows.min(grid.len() - r);
+                        let cols = slot.cols.min(ncols - c);
                         for line in covered.iter_mut().skip(r + 1).take(rows - 1) {
                             for slot in &mut line[c..c + cols] {
                                 *slot = true;

@@ -636,11 +636,11 @@ impl ChapterWriter {
                 .map(|row| {
                     row.iter()
                         .map(|slot| {
-                            slot.map(|cell| {
+                            slot.map(|slot| {
                                 (
-                                    self.cell_text(&cell.blocks),
-                                    cell.span().min(ncols),
-                                    cell.align,
+                                    self.cell_text(&slot.cell.blocks),
+                                    slot.cols.min(ncols),
+                                    slot.cell.align,
                                 )
                             })
                         })
