@@ -265,6 +265,9 @@ pub fn image_from_bytes(bytes: Vec<u8>) -> Result<ImageData, String> {
     normalize(bytes)
 }
 
+/// The most pixels an embedded image may have: 50 megapixels (an 8660×5773 photograph).
+pub const MAX_PIXELS: u64 = 50_000_000;
+
 fn normalize(bytes: Vec<u8>) -> Result<ImageData, String> {
     let format = image::guess_format(&bytes).map_err(|_| {
         if looks_like_svg(&bytes) {
@@ -280,6 +283,14 @@ fn normalize(bytes: Vec<u8>) -> Result<ImageData, String> {
             .into_dimensions()
             .map_err(|e| format!("a broken image: {e}"))?,
     };
+    // a small file can unpack to gigabytes (a "decompression bomb"); books need no more than
+    // a large photograph
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(format!(
+            "too large to embed ({width}×{height} pixels; the limit is {} megapixels)",
+            MAX_PIXELS / 1_000_000
+        ));
+    }
     if format == image::ImageFormat::Jpeg {
         // decoders forgive a cut-off JPEG; readers and printers do not
         let end = bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
@@ -451,6 +462,36 @@ mod tests {
         assert!(err.contains("SVG"));
         let err = resolve("data:image/png;base64,!!!", None, &ImageSources::default()).unwrap_err();
         assert!(err.contains("base64"));
+        // a decompression bomb: the header of a 20000×20000 PNG (all the check reads)
+        let crc32 = |data: &[u8]| {
+            let mut crc = 0xFFFF_FFFFu32;
+            for &b in data {
+                crc ^= u32::from(b);
+                for _ in 0..8 {
+                    crc = if crc & 1 == 1 {
+                        (crc >> 1) ^ 0xEDB8_8320
+                    } else {
+                        crc >> 1
+                    };
+                }
+            }
+            !crc
+        };
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend_from_slice(&20_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&20_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&[1, 0, 0, 0, 0]);
+        let mut bomb = b"\x89PNG\r\n\x1a\n".to_vec();
+        bomb.extend_from_slice(&13u32.to_be_bytes());
+        bomb.extend_from_slice(&ihdr);
+        bomb.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+        for chunk in [&b"IDAT"[..], &b"IEND"[..]] {
+            bomb.extend_from_slice(&0u32.to_be_bytes());
+            bomb.extend_from_slice(chunk);
+            bomb.extend_from_slice(&crc32(chunk).to_be_bytes());
+        }
+        let err = normalize(bomb).unwrap_err();
+        assert!(err.contains("too large to embed"), "{err}");
         // a multi-byte character where the prefix would end is no data URI, and no panic
         for odd in ["dat€x", "d€", "€€€€€€", "ht€tps://x"] {
             assert!(
