@@ -559,6 +559,17 @@ fn wxr_exports_with_statuses() {
         stdout(&out).contains("\n4. "),
         "publish and draft, not the protected post"
     );
+
+    // an export with nothing of the statuses asked for says so in words
+    let out = run(&[
+        "convert", &path, "-f", "txt", "-o", "-", "--status", "future",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the export holds no future posts or pages"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -303,10 +303,13 @@ pub fn read_wxr(file: &str, bytes: &[u8], options: &WxrOptions) -> Result<ReadOu
         ));
     }
     if out.posts.is_empty() {
-        out.warnings.push(format!(
-            "{file}: the export holds no {} posts or pages",
-            options.statuses.join("/")
-        ));
+        let which = if any_status {
+            String::new()
+        } else {
+            format!("{} ", options.statuses.join("/"))
+        };
+        out.warnings
+            .push(format!("{file}: the export holds no {which}posts or pages"));
     }
     Ok(out)
 }
