@@ -110,8 +110,18 @@ pub fn clean_url(url: &str) -> Option<String> {
 /// the characters RFC 3986 excludes, and a `%` that starts no escape. Controls are dropped.
 fn encode_uri_chars(text: &str, out: &mut String) {
     let bytes = text.as_bytes();
+    let mut fragment = false;
     for (i, c) in text.char_indices() {
         match c {
+            // one `#` starts the fragment; a second cannot stand in it
+            '#' if !fragment => {
+                fragment = true;
+                out.push('#');
+            }
+            // brackets belong to an IPv6 host only
+            '#' | '[' | ']' => {
+                let _ = write!(out, "%{:02X}", c as u32);
+            }
             '%' if !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
                 && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)) =>
             {
@@ -892,6 +902,10 @@ mod tests {
         assert_eq!(
             clean_url("https://ex.com/a\u{a0}b\u{3000}c\u{2028}d").as_deref(),
             Some("https://ex.com/a%C2%A0b%E3%80%80c%E2%80%A8d")
+        );
+        assert_eq!(
+            clean_url("https://ex.com/a[1]?q=#top#more").as_deref(),
+            Some("https://ex.com/a%5B1%5D?q=#top%23more")
         );
         assert_eq!(
             clean_url("https://user@a_b.example.:8080/x").as_deref(),
