@@ -18,3 +18,17 @@ pub use exporter::Exporter;
 pub use model::{Block, Book, BookMeta, Chapter, DateTime, Inline, PostMeta};
 pub use rest::{Post, ReadOutput, Site, read_rest_json};
 pub use wxr::{WxrOptions, read_wxr};
+
+/// Runs `f`, failing the test when it takes `secs` seconds or more: the tests of hostile input
+/// that must stay linear.
+#[cfg(test)]
+pub(crate) fn within<T>(secs: u64, what: &str, f: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let out = f();
+    assert!(
+        started.elapsed().as_secs() < secs,
+        "{what}: {:?}",
+        started.elapsed()
+    );
+    out
+}
