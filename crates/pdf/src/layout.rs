@@ -1506,12 +1506,13 @@ mod tests {
         }
     }
 
-    fn rows_of(table: Table) -> Vec<Rc<Row>> {
+    /// The items of a one-chapter book of `blocks`, on 400×600 pages with 50pt margins.
+    fn layout_of(blocks: Vec<Block>) -> Vec<Item> {
         let fonts = Fonts::new(Vec::new(), false).expect("fonts");
         let book = Book {
             chapters: vec![Chapter {
                 meta: PostMeta::default(),
-                blocks: vec![Block::Table(table)],
+                blocks,
             }],
             ..Book::default()
         };
@@ -1526,8 +1527,11 @@ mod tests {
         let links = links_of(&book);
         let ids = heading_ids_of(&book);
         let mut layout = ChapterLayout::new(&fonts, None, geo, &book, &links, &ids, 0);
-        layout
-            .chapter(&book.chapters[0])
+        layout.chapter(&book.chapters[0])
+    }
+
+    fn rows_of(table: Table) -> Vec<Rc<Row>> {
+        layout_of(vec![Block::Table(table)])
             .into_iter()
             .filter_map(|i| match i.kind {
                 Kind::Row(r) => Some(r),
@@ -1596,28 +1600,9 @@ mod tests {
 
     #[test]
     fn note_numbers_link_to_their_notes() {
-        let fonts = Fonts::new(Vec::new(), false).expect("fonts");
-        let book = Book {
-            chapters: vec![Chapter {
-                meta: PostMeta::default(),
-                blocks: postbook_core::html::html_to_blocks(
-                    "<p>A claim<sup data-fn=\"f1\" class=\"fn\"><a href=\"#f1\">1</a></sup>.</p><ol class=\"wp-block-footnotes\"><li id=\"f1\">The source.</li></ol>",
-                ),
-            }],
-            ..Book::default()
-        };
-        let geo = Geometry {
-            page_w: 400.0,
-            page_h: 600.0,
-            margin_x: 50.0,
-            margin_top: 50.0,
-            margin_bottom: 50.0,
-            size: 10.0,
-        };
-        let links = links_of(&book);
-        let ids = heading_ids_of(&book);
-        let mut layout = ChapterLayout::new(&fonts, None, geo, &book, &links, &ids, 0);
-        let items = layout.chapter(&book.chapters[0]);
+        let items = layout_of(postbook_core::html::html_to_blocks(
+            "<p>A claim<sup data-fn=\"f1\" class=\"fn\"><a href=\"#f1\">1</a></sup>.</p><ol class=\"wp-block-footnotes\"><li id=\"f1\">The source.</li></ol>",
+        ));
         let anchor = note_anchor(0, "f1");
         let linked = items.iter().any(|i| match &i.kind {
             Kind::Text { line, .. } => line.pieces.iter().any(|p| {
@@ -1714,31 +1699,33 @@ mod tests {
         assert_eq!(pages[1].len(), 2);
     }
 
+    /// A table header row of `header_h` and `n` body rows of `row_h` that repeat it.
+    fn header_and_rows(header_h: f32, row_h: f32, n: usize) -> Vec<Item> {
+        let row = |header: bool, height: f32| {
+            Item::new(
+                Kind::Row(Rc::new(Row {
+                    cells: Vec::new(),
+                    header,
+                    open: Vec::new(),
+                })),
+                height,
+            )
+        };
+        let header = row(true, header_h);
+        let repeat = Rc::new(vec![header.clone()]);
+        let mut items = vec![header];
+        for _ in 0..n {
+            let mut body = row(false, row_h);
+            body.repeat = Some(repeat.clone());
+            items.push(body);
+        }
+        items
+    }
+
     #[test]
     fn rows_that_never_fit_with_their_header_still_end() {
         // a header of 60 and rows of 50 on pages of 100: header and row never fit together
-        let header = Item::new(
-            Kind::Row(Rc::new(Row {
-                cells: Vec::new(),
-                header: true,
-                open: Vec::new(),
-            })),
-            60.0,
-        );
-        let repeat = Rc::new(vec![header.clone()]);
-        let mut items = vec![header];
-        for _ in 0..5 {
-            let mut row = Item::new(
-                Kind::Row(Rc::new(Row {
-                    cells: Vec::new(),
-                    header: false,
-                    open: Vec::new(),
-                })),
-                50.0,
-            );
-            row.repeat = Some(repeat.clone());
-            items.push(row);
-        }
+        let items = header_and_rows(60.0, 50.0, 5);
         let pages = paginate(items, 100.0);
         let rows: usize = pages
             .iter()
@@ -1760,27 +1747,7 @@ mod tests {
         for _ in 0..60 {
             blocks = vec![Block::BulletList(vec![blocks])];
         }
-        let fonts = Fonts::new(Vec::new(), false).expect("fonts");
-        let book = Book {
-            chapters: vec![Chapter {
-                meta: PostMeta::default(),
-                blocks,
-            }],
-            ..Book::default()
-        };
-        let geo = Geometry {
-            page_w: 400.0,
-            page_h: 600.0,
-            margin_x: 50.0,
-            margin_top: 50.0,
-            margin_bottom: 50.0,
-            size: 10.0,
-        };
-        let links = links_of(&book);
-        let ids = heading_ids_of(&book);
-        let mut layout = ChapterLayout::new(&fonts, None, geo, &book, &links, &ids, 0);
-        let text: String = layout
-            .chapter(&book.chapters[0])
+        let text: String = layout_of(blocks)
             .iter()
             .filter_map(|i| match &i.kind {
                 Kind::Text { line, x, .. } => {
@@ -1802,28 +1769,7 @@ mod tests {
 
     #[test]
     fn table_headers_repeat() {
-        let header = Item::new(
-            Kind::Row(Rc::new(Row {
-                cells: Vec::new(),
-                header: true,
-                open: Vec::new(),
-            })),
-            10.0,
-        );
-        let repeat = Rc::new(vec![header.clone()]);
-        let mut items = vec![header];
-        for _ in 0..15 {
-            let mut row = Item::new(
-                Kind::Row(Rc::new(Row {
-                    cells: Vec::new(),
-                    header: false,
-                    open: Vec::new(),
-                })),
-                10.0,
-            );
-            row.repeat = Some(repeat.clone());
-            items.push(row);
-        }
+        let items = header_and_rows(10.0, 10.0, 15);
         let pages = paginate(items, 100.0);
         assert_eq!(pages.len(), 2);
         let first_on_second = &pages[1][0].0;
