@@ -451,6 +451,7 @@ pub fn break_lines(
             queue.push_front(tail);
             continue;
         }
+        // the line is full: the word starts the next one, as any word that starts a line
         lines.push(finish_line(
             std::mem::take(&mut current),
             limit,
@@ -458,28 +459,7 @@ pub fn break_lines(
             false,
         ));
         used = 0.0;
-        let next_limit = width;
-        if word.width > next_limit {
-            if let Some((head, tail)) = fit_split(fonts, &word, next_limit, next_limit, dict) {
-                let mut line = finish_line(vec![head], next_limit, justify, false);
-                line.hyphenated = true;
-                lines.push(line);
-                queue.push_front(tail);
-                continue;
-            }
-        }
-        used = word.width;
-        let hard = word.hard_break;
-        current.push(word);
-        if hard {
-            lines.push(finish_line(
-                std::mem::take(&mut current),
-                next_limit,
-                justify,
-                true,
-            ));
-            used = 0.0;
-        }
+        queue.push_front(word);
     }
     if !current.is_empty() {
         let limit = if lines.is_empty() { first_width } else { width };
