@@ -574,6 +574,15 @@ impl Doc<'_> {
                 let (face, gid) = self.fonts.resolve(p.style, ' ');
                 glyphs.push((face, gid, ' '));
             }
+            // a run of glyphs of one face, from `x`, in this piece's size, colour and baseline
+            let text_run = |face: usize, x: f32, glyphs: Vec<(u16, char)>| Draw::Text {
+                face,
+                size: p.size,
+                x,
+                y: y + p.rise,
+                color: p.color,
+                glyphs,
+            };
             let mut prev_gid: Option<u16> = None;
             for (face, gid, c) in glyphs {
                 if run_face == Some(face) {
@@ -584,14 +593,7 @@ impl Doc<'_> {
                 prev_gid = Some(gid);
                 if run_face != Some(face) {
                     if let Some(f) = run_face {
-                        out.push(Draw::Text {
-                            face: f,
-                            size: p.size,
-                            x: run_x,
-                            y: y + p.rise,
-                            color: p.color,
-                            glyphs: std::mem::take(&mut run),
-                        });
+                        out.push(text_run(f, run_x, std::mem::take(&mut run)));
                     }
                     run_face = Some(face);
                     run_x = pen;
@@ -600,14 +602,7 @@ impl Doc<'_> {
                 pen += self.fonts.advance(face, gid) * p.size;
             }
             if let (Some(f), false) = (run_face, run.is_empty()) {
-                out.push(Draw::Text {
-                    face: f,
-                    size: p.size,
-                    x: run_x,
-                    y: y + p.rise,
-                    color: p.color,
-                    glyphs: run,
-                });
+                out.push(text_run(f, run_x, run));
             }
             if let Some(target) = &p.link {
                 match link_runs.last_mut() {
