@@ -203,7 +203,8 @@ enum Draw {
         x: f32,
         y: f32,
         color: [f32; 3],
-        glyphs: Vec<(u16, char)>,
+        /// (glyph, the character it shows, the kerning after it in em)
+        glyphs: Vec<(u16, char, f32)>,
     },
     Fill {
         rect: (f32, f32, f32, f32),
@@ -565,7 +566,7 @@ impl Doc<'_> {
         let mut link_runs: Vec<(Target, f32, f32, f32)> = Vec::new();
         for p in &line.pieces {
             // split into runs of one face
-            let mut run: Vec<(u16, char)> = Vec::new();
+            let mut run: Vec<(u16, char, f32)> = Vec::new();
             let mut run_face = None;
             let mut run_x = x + p.x;
             let mut pen = x + p.x;
@@ -575,7 +576,7 @@ impl Doc<'_> {
                 glyphs.push((face, gid, ' '));
             }
             // a run of glyphs of one face, from `x`, in this piece's size, colour and baseline
-            let text_run = |face: usize, x: f32, glyphs: Vec<(u16, char)>| Draw::Text {
+            let text_run = |face: usize, x: f32, glyphs: Vec<(u16, char, f32)>| Draw::Text {
                 face,
                 size: p.size,
                 x,
@@ -586,8 +587,14 @@ impl Doc<'_> {
             let mut prev_gid: Option<u16> = None;
             for (face, gid, c) in glyphs {
                 if run_face == Some(face) {
+                    // pair kerning inside a run (none before the space after a word); the
+                    // previous glyph, last in the run, carries it
                     if let Some(prev) = prev_gid.filter(|_| c != ' ') {
-                        pen += self.fonts.kern(face, prev, gid) * p.size;
+                        let kern = self.fonts.kern(face, prev, gid);
+                        pen += kern * p.size;
+                        if let Some(last) = run.last_mut() {
+                            last.2 = kern;
+                        }
                     }
                 }
                 prev_gid = Some(gid);
@@ -598,7 +605,7 @@ impl Doc<'_> {
                     run_face = Some(face);
                     run_x = pen;
                 }
-                run.push((gid, c));
+                run.push((gid, c, 0.0));
                 pen += self.fonts.advance(face, gid) * p.size;
             }
             if let (Some(f), false) = (run_face, run.is_empty()) {
@@ -760,7 +767,7 @@ impl Doc<'_> {
             for d in page {
                 if let Draw::Text { face, glyphs, .. } = d {
                     let set = used.entry(*face).or_default();
-                    for (g, c) in glyphs {
+                    for (g, c, _) in glyphs {
                         set.insert(*g);
                         chars.entry((*face, *g)).or_insert(*c);
                     }
@@ -893,14 +900,7 @@ impl Doc<'_> {
                         // em, positive moves the next glyph left)
                         let cps: Vec<Codepoint> = glyphs
                             .iter()
-                            .enumerate()
-                            .map(|(i, (g, c))| {
-                                let kern = match glyphs.get(i + 1) {
-                                    Some((next, n)) if *n != ' ' => {
-                                        self.fonts.kern(face, *g, *next)
-                                    }
-                                    _ => 0.0,
-                                };
+                            .map(|(g, c, kern)| {
                                 Codepoint::with_cid(
                                     map.get(g).copied().unwrap_or(0),
                                     -(kern * 1000.0).round(),
