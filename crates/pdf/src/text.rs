@@ -118,6 +118,18 @@ fn measure(fonts: &Fonts, text: &str, style: Style, size: f32) -> (Vec<(usize, u
     (glyphs, width)
 }
 
+/// A span in the style of `piece` (no text): to set part of a piece again.
+fn style_of(piece: &Piece) -> Span {
+    Span {
+        text: String::new(),
+        style: piece.style,
+        size: piece.size,
+        rise: piece.rise,
+        color: piece.color,
+        link: piece.link.clone(),
+    }
+}
+
 fn piece(fonts: &Fonts, text: &str, span: &Span) -> Piece {
     let (glyphs, width) = measure(fonts, text, span.style, span.size);
     Piece {
@@ -218,14 +230,7 @@ fn split_word(fonts: &Fonts, word: &Word, at: usize, suffix: &str) -> (Word, Wor
             let cut = at - seen;
             let head: String = p.text.chars().take(cut).collect();
             let tail: String = p.text.chars().skip(cut).collect();
-            let span = Span {
-                text: String::new(),
-                style: p.style,
-                size: p.size,
-                rise: p.rise,
-                color: p.color,
-                link: p.link.clone(),
-            };
+            let span = style_of(p);
             first.push(piece(fonts, &head, &span));
             second.push(piece(fonts, &tail, &span));
         }
@@ -233,14 +238,7 @@ fn split_word(fonts: &Fonts, word: &Word, at: usize, suffix: &str) -> (Word, Wor
     }
     if !suffix.is_empty() {
         if let Some(last) = first.last() {
-            let span = Span {
-                text: String::new(),
-                style: last.style,
-                size: last.size,
-                rise: last.rise,
-                color: last.color,
-                link: last.link.clone(),
-            };
+            let span = style_of(last);
             let mut joined = last.text.clone();
             joined.push_str(suffix);
             let replaced = piece(fonts, &joined, &span);
@@ -284,14 +282,7 @@ fn chop_long_word(fonts: &Fonts, word: Word) -> Vec<Word> {
     let mut current: Vec<Piece> = Vec::new();
     let mut filled = 0;
     for p in &word.pieces {
-        let span = Span {
-            text: String::new(),
-            style: p.style,
-            size: p.size,
-            rise: p.rise,
-            color: p.color,
-            link: p.link.clone(),
-        };
+        let span = style_of(p);
         let chars: Vec<char> = p.text.chars().collect();
         let mut i = 0;
         while i < chars.len() {
