@@ -648,7 +648,8 @@ impl ChapterWriter {
                 })
                 .collect();
             let head_rows = table.head.len();
-            if !fits_as_columns(&texts, ncols, width) {
+            let longest = longest_words(&texts, ncols);
+            if !fits_as_columns(&longest, width) {
                 lines.extend(table_as_records(&texts, head_rows, width));
                 if let (Some(caption), false) = (caption, table.caption_above) {
                     lines.push(String::new());
@@ -656,7 +657,7 @@ impl ChapterWriter {
                 }
                 return lines;
             }
-            let widths = column_widths(&texts, ncols, width);
+            let widths = column_widths(&texts, &longest, width);
             let body_end = head_rows + table.body.len();
             let dashes = widths
                 .iter()
@@ -696,20 +697,25 @@ type CellText = Option<(String, usize, Align)>;
 
 /// Whether the table can be set as columns at `width` without cutting words into slivers:
 /// every column gets its longest word (up to 10 columns of text) and the gaps between them.
-fn fits_as_columns(rows: &[Vec<CellText>], ncols: usize, width: usize) -> bool {
-    if width == 0 {
-        return true;
-    }
-    let mut need = vec![1usize; ncols];
+fn fits_as_columns(longest_words: &[usize], width: usize) -> bool {
+    width == 0
+        || longest_words.iter().map(|w| (*w).min(10)).sum::<usize>()
+            + 2 * longest_words.len().saturating_sub(1)
+            <= width
+}
+
+/// Each column's longest word (display width, at least 1) among the cells of one column.
+fn longest_words(rows: &[Vec<CellText>], ncols: usize) -> Vec<usize> {
+    let mut longest = vec![1usize; ncols];
     for row in rows {
         for (c, slot) in row.iter().enumerate() {
             if let Some((text, 1, _)) = slot {
                 let word = text.split(' ').map(|w| w.width()).max().unwrap_or(0);
-                need[c] = need[c].max(word.min(10));
+                longest[c] = longest[c].max(word);
             }
         }
     }
-    need.iter().sum::<usize>() + 2 * ncols.saturating_sub(1) <= width
+    longest
 }
 
 /// A table too wide for the page, set as one record per row: each cell on its own line,
@@ -758,15 +764,13 @@ fn table_as_records(rows: &[Vec<CellText>], head_rows: usize, width: usize) -> V
 }
 
 /// Column widths: each column's natural width, shrunk (widest first) to fit the page.
-fn column_widths(rows: &[Vec<CellText>], ncols: usize, width: usize) -> Vec<usize> {
+fn column_widths(rows: &[Vec<CellText>], longest_word: &[usize], width: usize) -> Vec<usize> {
+    let ncols = longest_word.len();
     let mut natural = vec![1usize; ncols];
-    let mut longest_word = vec![1usize; ncols];
     for row in rows {
         for (c, slot) in row.iter().enumerate() {
             if let Some((text, 1, _)) = slot {
                 natural[c] = natural[c].max(text.width());
-                let word = text.split(' ').map(|w| w.width()).max().unwrap_or(0);
-                longest_word[c] = longest_word[c].max(word);
             }
         }
     }
