@@ -493,6 +493,11 @@ impl Table {
     /// of columns) is laid out as one column instead, each cell in a row of its own: nothing
     /// is lost and nothing blows up.
     pub fn grid(&self) -> Vec<Vec<Option<Slot<'_>>>> {
+        self.layout().slots
+    }
+
+    /// [`Table::grid`], with the slots that a cell above covers by its `rowspan` marked.
+    pub fn layout(&self) -> Grid<'_> {
         let rows: Vec<&Row> = self
             .head
             .iter()
@@ -500,7 +505,8 @@ impl Table {
             .chain(&self.foot)
             .collect();
         let single_column = || {
-            rows.iter()
+            let slots: Vec<_> = rows
+                .iter()
                 .flat_map(|row| row.iter())
                 .map(|cell| {
                     vec![Some(Slot {
@@ -509,7 +515,9 @@ impl Table {
                         rows: 1,
                     })]
                 })
-                .collect()
+                .collect();
+            let covered = vec![vec![false]; slots.len()];
+            Grid { slots, covered }
         };
         let mut grid: Vec<Vec<Option<Slot<'_>>>> = Vec::with_capacity(rows.len());
         // covered[r] holds the column slots already taken by rowspans from above
@@ -555,8 +563,23 @@ impl Table {
         for line in &mut grid {
             line.resize(width, None);
         }
-        grid
+        for line in &mut covered {
+            line.resize(width, false);
+        }
+        Grid {
+            slots: grid,
+            covered,
+        }
     }
+}
+
+/// A table laid on a grid: see [`Table::layout`].
+#[derive(Debug, Clone)]
+pub struct Grid<'a> {
+    /// Rows of slots, all the same length: [`Table::grid`].
+    pub slots: Vec<Vec<Option<Slot<'a>>>>,
+    /// For every slot, whether a cell above covers it with its `rowspan`.
+    pub covered: Vec<Vec<bool>>,
 }
 
 /// A cell placed on a table's grid: the columns and rows it spans there.

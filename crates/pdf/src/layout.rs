@@ -1076,7 +1076,10 @@ impl<'a> ChapterLayout<'a> {
             }
             out.extend(items);
         }
-        let grid = table.grid();
+        let postbook_core::model::Grid {
+            slots: grid,
+            covered,
+        } = table.layout();
         let ncols = grid.first().map_or(0, Vec::len);
         if ncols > 0 {
             let pad = tsize * 0.4;
@@ -1170,21 +1173,6 @@ impl<'a> ChapterLayout<'a> {
                 acc += w;
             }
             let head_rows = table.head.len();
-            // the grid slots that a cell above covers with its rowspan
-            let mut covered = vec![vec![false; ncols]; grid.len()];
-            for (r, row) in grid.iter().enumerate() {
-                for (c, slot) in row.iter().enumerate() {
-                    if let Some(slot) = slot {
-                        let rows = slot.rows.min(grid.len() - r);
-                        let cols = slot.cols.min(ncols - c);
-                        for line in covered.iter_mut().skip(r + 1).take(rows - 1) {
-                            for slot in &mut line[c..c + cols] {
-                                *slot = true;
-                            }
-                        }
-                    }
-                }
-            }
             let is_covered = |r: usize, c: usize| {
                 covered
                     .get(r)
