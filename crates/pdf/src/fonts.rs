@@ -1,12 +1,19 @@
-//! Fonts: the bundled DejaVu family (serif regular, bold, italic, bold italic; sans mono), then
-//! `--font` files, then fonts found on the machine, for characters the bundled faces lack.
-//! Characters no font has are remembered for one warning.
+//! Fonts: the bundled DejaVu family (serif regular, bold, italic, bold italic; sans mono), the
+//! bundled Noto faces for scripts DejaVu does not cover well (Hebrew, Arabic, Devanagari,
+//! Bengali, Tamil, Thai), then `--font` files, then fonts found on the machine, for characters
+//! none of these has. Characters no font has are remembered for one warning.
+//!
+//! Every face is kept as a shaper face (`rustybuzz`), parsed once; its bytes live as long as
+//! the process (bundled fonts are compiled in; a file is read once and kept).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::rc::Rc;
+use std::sync::{Mutex, OnceLock};
 
-use printpdf::ParsedFont;
+use unicode_script::Script;
+
+use crate::text::shape::Shaper;
 
 /// A text style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,22 +48,22 @@ impl Style {
             other => other,
         }
     }
+
+    fn is_bold(self) -> bool {
+        matches!(self, Style::Bold | Style::BoldItalic)
+    }
 }
 
-/// One font face: its bytes and the metrics the typesetter needs.
-#[derive(Clone)]
+/// One font face: its bytes, its shaper face and the metrics the typesetter needs.
 pub struct Face {
     /// A PostScript-style name without spaces.
     pub name: String,
     /// The font file.
-    pub bytes: Arc<Vec<u8>>,
-    cmap: BTreeMap<u32, u16>,
-    /// Advance widths in font units, by glyph id.
-    widths: Vec<u16>,
-    /// Kerning pairs from the `kern` table: left glyph << 16 | right glyph → adjustment in
-    /// font units.
-    kerning: KernPairs,
-    upm: f32,
+    pub bytes: &'static [u8],
+    /// The face as the shaper reads it.
+    pub shaper: rustybuzz::Face<'static>,
+    /// Units per em.
+    pub upm: f32,
     /// Ascender, in em.
     pub ascent: f32,
     /// Descender, in em (negative).
@@ -64,84 +71,120 @@ pub struct Face {
 }
 
 impl Face {
-    /// Parses a TrueType/OpenType file.
-    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Option<Face> {
-        let mut warnings = Vec::new();
-        let parsed = ParsedFont::from_bytes(&bytes, 0, &mut warnings)?;
-        let upm = f32::from(parsed.units_per_em.max(1));
+    /// Parses a TrueType/OpenType file that lives as long as the process.
+    pub fn from_static(name: &str, bytes: &'static [u8]) -> Option<Face> {
+        let shaper = rustybuzz::Face::from_slice(bytes, 0)?;
+        let upm = shaper.units_per_em().max(16) as f32;
         Some(Face {
             name: name
                 .chars()
                 .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
                 .collect(),
-            ascent: f32::from(parsed.font_metrics.ascent) / upm,
-            descent: f32::from(parsed.font_metrics.descent) / upm,
-            cmap: parsed.codepoint_to_glyph,
-            widths: {
-                let mut widths = vec![
-                    0u16;
-                    parsed
-                        .glyph_widths
-                        .keys()
-                        .last()
-                        .map_or(0, |g| *g as usize + 1)
-                ];
-                for (gid, w) in &parsed.glyph_widths {
-                    widths[*gid as usize] = *w;
-                }
-                widths
-            },
-            kerning: kern_pairs(&bytes),
+            ascent: f32::from(shaper.ascender()) / upm,
+            descent: f32::from(shaper.descender()) / upm,
             upm,
-            bytes: Arc::new(bytes),
+            bytes,
+            shaper,
         })
-    }
-
-    /// The kerning between two glyphs set one after the other, in em (negative: closer), in
-    /// whole thousandths as the PDF will carry it.
-    pub fn kern(&self, left: u16, right: u16) -> f32 {
-        if self.kerning.is_empty() {
-            return 0.0;
-        }
-        match self
-            .kerning
-            .get(&(u32::from(left) << 16 | u32::from(right)))
-        {
-            Some(&k) => (f32::from(k) * 1000.0 / self.upm).round() / 1000.0,
-            None => 0.0,
-        }
     }
 
     /// The glyph for a character, if the face has one.
     pub fn glyph(&self, c: char) -> Option<u16> {
-        self.cmap.get(&(c as u32)).copied().filter(|g| *g != 0)
+        self.shaper.glyph_index(c).map(|g| g.0).filter(|g| *g != 0)
     }
 
     /// The advance of a glyph, in em, rounded as PDF viewers will use it (the `/W` array holds
-    /// whole thousandths).
+    /// whole thousandths, truncated).
     pub fn advance(&self, gid: u16) -> f32 {
-        let w = f32::from(self.widths.get(usize::from(gid)).copied().unwrap_or(0));
+        let w = f32::from(
+            self.shaper
+                .glyph_hor_advance(rustybuzz::ttf_parser::GlyphId(gid))
+                .unwrap_or(0),
+        );
         (w * 1000.0 / self.upm).trunc() / 1000.0
     }
 }
 
+/// Font files read from disk, kept for the life of the process so that their shaper faces
+/// can borrow them; a file is read once however many books are made.
+fn keep(key: &str, bytes: Vec<u8>) -> &'static [u8] {
+    static KEPT: OnceLock<Mutex<HashMap<String, &'static [u8]>>> = OnceLock::new();
+    let mut kept = KEPT
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    kept.entry(key.to_string())
+        .or_insert_with(|| Box::leak(bytes.into_boxed_slice()))
+}
+
+/// The bundled faces for scripts: (script, regular name, regular bytes, bold name, bold bytes).
+const SCRIPT_FONTS: [(Script, &str, &[u8], &str, &[u8]); 6] = [
+    (
+        Script::Hebrew,
+        "NotoSerifHebrew",
+        include_bytes!("../fonts/NotoSerifHebrew-Regular.ttf"),
+        "NotoSerifHebrew-Bold",
+        include_bytes!("../fonts/NotoSerifHebrew-Bold.ttf"),
+    ),
+    (
+        Script::Arabic,
+        "NotoNaskhArabic",
+        include_bytes!("../fonts/NotoNaskhArabic-Regular.ttf"),
+        "NotoNaskhArabic-Bold",
+        include_bytes!("../fonts/NotoNaskhArabic-Bold.ttf"),
+    ),
+    (
+        Script::Devanagari,
+        "NotoSerifDevanagari",
+        include_bytes!("../fonts/NotoSerifDevanagari-Regular.ttf"),
+        "NotoSerifDevanagari-Bold",
+        include_bytes!("../fonts/NotoSerifDevanagari-Bold.ttf"),
+    ),
+    (
+        Script::Bengali,
+        "NotoSerifBengali",
+        include_bytes!("../fonts/NotoSerifBengali-Regular.ttf"),
+        "NotoSerifBengali-Bold",
+        include_bytes!("../fonts/NotoSerifBengali-Bold.ttf"),
+    ),
+    (
+        Script::Tamil,
+        "NotoSerifTamil",
+        include_bytes!("../fonts/NotoSerifTamil-Regular.ttf"),
+        "NotoSerifTamil-Bold",
+        include_bytes!("../fonts/NotoSerifTamil-Bold.ttf"),
+    ),
+    (
+        Script::Thai,
+        "NotoSerifThai",
+        include_bytes!("../fonts/NotoSerifThai-Regular.ttf"),
+        "NotoSerifThai-Bold",
+        include_bytes!("../fonts/NotoSerifThai-Bold.ttf"),
+    ),
+];
+
+/// Index of the first script face in [`Fonts::faces`]: after the five styles and DejaVu Sans.
+const FIRST_SCRIPT_FACE: usize = 6;
+
 /// The faces in use, and the characters none of them has.
 pub struct Fonts {
-    /// Every face: the five styles first, then fallbacks.
-    pub faces: Vec<Face>,
+    faces: RefCell<Vec<Rc<Face>>>,
+    /// Faces to look in, in order, for a character the style's face lacks.
     fallbacks: RefCell<Vec<usize>>,
     system: RefCell<Option<SystemFonts>>,
     use_system: bool,
     /// Characters no font has.
     pub missing: RefCell<BTreeSet<char>>,
-    cache: RefCell<BTreeMap<(Style, char), (usize, u16)>>,
-    extra_faces: RefCell<Vec<Face>>,
+    cache: RefCell<HashMap<(Style, char), (usize, u16)>>,
+    shaper: Shaper,
+    rtl_default: bool,
 }
 
-/// Fonts found on the machine, each parsed once, in a stable order (by path).
+/// Fonts found on the machine, in a stable order (by path), read when first needed.
 struct SystemFonts {
-    candidates: Vec<Face>,
-    /// Candidate index → index in `extra_faces`, once used.
+    /// (key, name, bytes) of each candidate face.
+    candidates: Vec<(String, String, Vec<u8>)>,
+    /// Candidate index → face index, once used.
     used: BTreeMap<usize, usize>,
 }
 
@@ -149,7 +192,7 @@ impl Fonts {
     /// The bundled family, then `extra` font files (`--font`); `system` allows fonts found on
     /// the machine as a last resort.
     pub fn new(extra: Vec<(String, Vec<u8>)>, system: bool) -> Result<Fonts, String> {
-        let bundled = [
+        let bundled: [(&str, &'static [u8]); 6] = [
             ("DejaVuSerif", dejavu::serif::regular()),
             ("DejaVuSerif-Bold", dejavu::serif::bold()),
             ("DejaVuSerif-Italic", dejavu::serif::italic()),
@@ -158,31 +201,69 @@ impl Fonts {
             ("DejaVuSans", dejavu::sans::regular()),
         ];
         let mut faces = Vec::new();
+        let load = |name: &str, bytes: &'static [u8]| {
+            Face::from_static(name, bytes)
+                .map(Rc::new)
+                .ok_or_else(|| format!("the bundled font {name} cannot be read"))
+        };
         for (name, bytes) in bundled {
-            faces.push(
-                Face::from_bytes(name, bytes.to_vec())
-                    .ok_or_else(|| format!("the bundled font {name} cannot be read"))?,
-            );
+            faces.push(load(name, bytes)?);
         }
-        let mut fallbacks = vec![5];
+        for (_, regular, rbytes, bold, bbytes) in SCRIPT_FONTS {
+            faces.push(load(regular, rbytes)?);
+            faces.push(load(bold, bbytes)?);
+        }
+        // the script faces (regular) come first for characters of their scripts, then DejaVu
+        // Sans, which covers many symbols
+        let mut fallbacks: Vec<usize> = (0..SCRIPT_FONTS.len())
+            .map(|i| FIRST_SCRIPT_FACE + 2 * i)
+            .collect();
+        fallbacks.insert(0, 5);
         for (name, bytes) in extra {
-            let face = Face::from_bytes(&name, bytes)
+            let key = format!("{name}#{}", bytes.len());
+            let face = Face::from_static(&name, keep(&key, bytes))
                 .ok_or_else(|| format!("{name}: not a TrueType or OpenType font"))?;
             fallbacks.push(faces.len());
-            faces.push(face);
+            faces.push(Rc::new(face));
         }
         Ok(Fonts {
-            faces,
+            faces: RefCell::new(faces),
             fallbacks: RefCell::new(fallbacks),
             system: RefCell::new(None),
             use_system: system,
             missing: RefCell::new(BTreeSet::new()),
-            cache: RefCell::new(BTreeMap::new()),
-            extra_faces: RefCell::new(Vec::new()),
+            cache: RefCell::new(HashMap::new()),
+            shaper: Shaper::new(""),
+            rtl_default: false,
         })
     }
 
-    fn style_face(style: Style) -> usize {
+    /// The fonts for a book in `language` (a BCP 47 tag): the shaper uses the language's
+    /// forms, and paragraphs with no strong character run right to left in a language
+    /// written that way.
+    pub fn with_language(mut self, language: &str) -> Fonts {
+        self.shaper = Shaper::new(language);
+        self.rtl_default = is_rtl_language(language);
+        self
+    }
+
+    /// The shaper, with its cache.
+    pub fn shaper(&self) -> &Shaper {
+        &self.shaper
+    }
+
+    /// Whether a paragraph with no strong character runs right to left.
+    pub fn rtl_default(&self) -> bool {
+        self.rtl_default
+    }
+
+    /// The face with this index.
+    pub fn face(&self, index: usize) -> Rc<Face> {
+        self.faces.borrow()[index].clone()
+    }
+
+    /// The face a style is set in.
+    pub fn style_face(style: Style) -> usize {
         match style {
             Style::Regular => 0,
             Style::Bold => 1,
@@ -192,6 +273,12 @@ impl Fonts {
         }
     }
 
+    /// The bundled face for a script, in the style's weight, when postbook bundles one.
+    pub fn script_face(style: Style, script: Script) -> Option<usize> {
+        let i = SCRIPT_FONTS.iter().position(|(s, ..)| *s == script)?;
+        Some(FIRST_SCRIPT_FACE + 2 * i + usize::from(style.is_bold()))
+    }
+
     /// The face and glyph for `c` in `style`: the style's own face, else a fallback; a
     /// character no face has is remembered and drawn as the style's missing-glyph box.
     pub fn resolve(&self, style: Style, c: char) -> (usize, u16) {
@@ -199,20 +286,29 @@ impl Fonts {
             return *hit;
         }
         let own = Self::style_face(style);
-        let found = self.faces[own]
+        let found = self
+            .face(own)
             .glyph(c)
             .map(|g| (own, g))
             .or_else(|| {
-                self.fallbacks
-                    .borrow()
-                    .iter()
-                    .find_map(|&f| self.faces[f].glyph(c).map(|g| (f, g)))
+                let fallbacks = self.fallbacks.borrow().clone();
+                fallbacks.into_iter().find_map(|f| {
+                    // a bold script face for bold text when the regular one has the character
+                    let f = if style.is_bold()
+                        && (FIRST_SCRIPT_FACE..FIRST_SCRIPT_FACE + 12).contains(&f)
+                    {
+                        f + 1
+                    } else {
+                        f
+                    };
+                    self.face(f).glyph(c).map(|g| (f, g))
+                })
             })
             .or_else(|| self.system_face_for(c));
         let hit = match found {
             Some(hit) => hit,
             None => {
-                if !c.is_control() && !c.is_whitespace() {
+                if !c.is_control() && !c.is_whitespace() && !is_default_ignorable(c) {
                     self.missing.borrow_mut().insert(c);
                 }
                 (own, 0)
@@ -222,31 +318,9 @@ impl Fonts {
         hit
     }
 
-    /// A face's name, bytes and metrics, for embedding.
-    pub fn face_data(&self, index: usize) -> (String, Arc<Vec<u8>>, f32, f32) {
-        if index < self.faces.len() {
-            let f = &self.faces[index];
-            return (f.name.clone(), f.bytes.clone(), f.ascent, f.descent);
-        }
-        let extra = self.extra_faces.borrow();
-        let f = &extra[index - self.faces.len()];
-        (f.name.clone(), f.bytes.clone(), f.ascent, f.descent)
-    }
-
-    /// The kerning between glyphs `left` and `right` of face `index`, in em.
-    pub fn kern(&self, index: usize, left: u16, right: u16) -> f32 {
-        if index < self.faces.len() {
-            return self.faces[index].kern(left, right);
-        }
-        self.extra_faces.borrow()[index - self.faces.len()].kern(left, right)
-    }
-
     /// The advance of `gid` in face `index`, in em.
     pub fn advance(&self, index: usize, gid: u16) -> f32 {
-        if index < self.faces.len() {
-            return self.faces[index].advance(gid);
-        }
-        self.extra_faces.borrow()[index - self.faces.len()].advance(gid)
+        self.faces.borrow()[index].advance(gid)
     }
 
     fn system_face_for(&self, c: char) -> Option<(usize, u16)> {
@@ -266,17 +340,20 @@ impl Fonts {
                         }
                         fontdb::Source::Binary(_) => String::new(),
                     };
-                    let family = f.post_script_name.clone();
-                    (format!("{path}#{}", f.index), f.id, family)
+                    (
+                        format!("{path}#{}", f.index),
+                        f.id,
+                        f.post_script_name.clone(),
+                    )
                 })
                 .collect();
             sources.sort();
             let candidates = sources
                 .into_iter()
-                .filter_map(|(_, id, name)| {
+                .filter_map(|(key, id, name)| {
                     db.with_face_data(id, |data, index| (index == 0).then(|| data.to_vec()))
                         .flatten()
-                        .and_then(|bytes| Face::from_bytes(&name, bytes))
+                        .map(|bytes| (key, name, bytes))
                 })
                 .collect();
             SystemFonts {
@@ -284,98 +361,61 @@ impl Fonts {
                 used: BTreeMap::new(),
             }
         });
-        let (n, gid) = sys
-            .candidates
-            .iter()
-            .enumerate()
-            .find_map(|(n, f)| f.glyph(c).map(|g| (n, g)))?;
-        let slot = match sys.used.get(&n) {
-            Some(&slot) => slot,
+        let n = sys.candidates.iter().position(|(_, _, bytes)| {
+            rustybuzz::ttf_parser::Face::parse(bytes, 0)
+                .ok()
+                .and_then(|f| f.glyph_index(c))
+                .is_some_and(|g| g.0 != 0)
+        })?;
+        let index = match sys.used.get(&n) {
+            Some(&index) => index,
             None => {
-                let mut extra = self.extra_faces.borrow_mut();
-                extra.push(sys.candidates[n].clone());
-                let slot = extra.len() - 1;
-                sys.used.insert(n, slot);
-                slot
+                let (key, name, bytes) = &sys.candidates[n];
+                let face = Face::from_static(name, keep(key, bytes.clone()))?;
+                let mut faces = self.faces.borrow_mut();
+                faces.push(Rc::new(face));
+                let index = faces.len() - 1;
+                sys.used.insert(n, index);
+                index
             }
         };
-        Some((self.faces.len() + slot, gid))
+        let gid = self.face(index).glyph(c)?;
+        Some((index, gid))
     }
 }
 
-/// The horizontal kerning pairs of a font's `kern` table (the OpenType version 0 layout,
-/// format 0 subtables); empty when it has none. DejaVu carries its pair kerning there.
-fn kern_pairs(font: &[u8]) -> KernPairs {
-    let u16_at = |at: usize| -> Option<u16> {
-        Some(u16::from_be_bytes([*font.get(at)?, *font.get(at + 1)?]))
-    };
-    let u32_at = |at: usize| -> Option<usize> {
-        Some(u32::from_be_bytes(font.get(at..at + 4)?.try_into().ok()?) as usize)
-    };
-    let mut pairs = KernPairs::default();
-    let Some(tables) = u16_at(4) else {
-        return pairs;
-    };
-    let Some(kern) = (0..usize::from(tables))
-        .map(|i| 12 + 16 * i)
-        .find(|&rec| font.get(rec..rec + 4) == Some(b"kern".as_slice()))
-        .and_then(|rec| u32_at(rec + 8))
-    else {
-        return pairs;
-    };
-    // version 0: u16 version, u16 subtable count
-    if u16_at(kern) != Some(0) {
-        return pairs;
-    }
-    let count = u16_at(kern + 2).unwrap_or(0);
-    let mut at = kern + 4;
-    for _ in 0..count {
-        let (Some(length), Some(coverage)) = (u16_at(at + 2), u16_at(at + 4)) else {
-            break;
-        };
-        // format 0, horizontal, kerning values (not minimums), not cross-stream
-        if coverage >> 8 == 0 && coverage & 0b111 == 0b001 {
-            let n = usize::from(u16_at(at + 6).unwrap_or(0));
-            for i in 0..n {
-                let pair = at + 14 + 6 * i;
-                let (Some(l), Some(r), Some(v)) =
-                    (u16_at(pair), u16_at(pair + 2), u16_at(pair + 4))
-                else {
-                    break;
-                };
-                pairs.insert(u32::from(l) << 16 | u32::from(r), v as i16);
-            }
-        }
-        if length == 0 {
-            break;
-        }
-        at += usize::from(length);
-    }
-    pairs
+/// Characters that are never drawn (joiners, direction marks, variation selectors): the shaper
+/// handles them inside a run whatever the font.
+pub fn is_default_ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
-/// Kerning pairs, looked up once for every two glyphs set: a multiplicative hash of the one
-/// `u32` key is enough, and several times faster than the default SipHash.
-type KernPairs = HashMap<u32, i16, std::hash::BuildHasherDefault<PairHasher>>;
-
-#[derive(Default)]
-struct PairHasher(u64);
-
-impl std::hash::Hasher for PairHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        // the high bits of the product mix every key bit; fold them into the low ones that
-        // pick the bucket
-        let h = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        self.0 = h ^ (h >> 29);
-    }
+/// Languages written right to left (by their primary subtag).
+pub fn is_rtl_language(tag: &str) -> bool {
+    let primary = tag
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    matches!(
+        primary.as_str(),
+        "ar" | "arc"
+            | "ckb"
+            | "dv"
+            | "fa"
+            | "he"
+            | "iw"
+            | "ks"
+            | "ku"
+            | "ps"
+            | "sd"
+            | "syr"
+            | "ug"
+            | "ur"
+            | "yi"
+    )
 }

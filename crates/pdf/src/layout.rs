@@ -127,6 +127,9 @@ pub struct Item {
     pub anchor: Option<(String, String, u8)>,
     /// Table header rows to repeat when this row starts a page.
     pub repeat: Option<Rc<Vec<Item>>>,
+    /// Drawn mirrored, right to left (an item of a right-to-left chapter): indents, list
+    /// markers, quote bars, images and table columns from the right margin.
+    pub mirror: bool,
 }
 
 impl Item {
@@ -139,6 +142,7 @@ impl Item {
             group: None,
             anchor: None,
             repeat: None,
+            mirror: false,
         }
     }
 
@@ -187,6 +191,8 @@ pub struct ChapterLayout<'a> {
     note_numbers: HashMap<String, usize>,
     /// Images that were named but could not be had.
     pub missing_images: usize,
+    /// The chapter runs right to left.
+    pub rtl: bool,
 }
 
 /// Chapter index by permalink key, for links between posts of the book.
@@ -230,11 +236,13 @@ impl<'a> ChapterLayout<'a> {
             notes: Vec::new(),
             note_numbers: HashMap::new(),
             missing_images: 0,
+            rtl: false,
         }
     }
 
     /// The chapter's items: a page break, title, byline, body, notes.
     pub fn chapter(&mut self, chapter: &Chapter) -> Vec<Item> {
+        self.rtl = chapter_rtl(chapter, &self.book.meta.language);
         let size = self.geo.size;
         let width = self.geo.text_w();
         let mut out = vec![Item::new(Kind::PageBreak, 0.0)];
@@ -302,6 +310,16 @@ impl<'a> ChapterLayout<'a> {
         out.push(Item::gap(size * 1.5));
         self.blocks(&chapter.blocks, 0.0, &[], &mut out);
         self.notes_section(&mut out);
+        if self.rtl {
+            for item in &mut out {
+                item.mirror = true;
+                if let Some(repeat) = &mut item.repeat {
+                    for r in Rc::make_mut(repeat) {
+                        r.mirror = true;
+                    }
+                }
+            }
+        }
         out
     }
 
@@ -801,10 +819,18 @@ impl<'a> ChapterLayout<'a> {
         let Some(mut mline) = marker_line.into_iter().next() else {
             return;
         };
+        let rtl = self.rtl;
         for item in items.iter_mut() {
             if let Kind::Text { line, .. } = &mut item.kind {
+                // in the hanging indent: on the left, or on the right of a right-to-left
+                // chapter's lines (which are drawn mirrored)
+                let shift = if rtl {
+                    line.measure + hang - mline.width
+                } else {
+                    -hang
+                };
                 for p in &mut mline.pieces {
-                    p.x -= hang;
+                    p.x += shift;
                 }
                 let mut pieces = mline.pieces;
                 pieces.append(&mut line.pieces);
@@ -1764,4 +1790,28 @@ mod tests {
         assert!(matches!(&first_on_second.kind, Kind::Row(r) if r.header));
         assert_eq!(pages[1].len(), 7);
     }
+}
+
+/// Whether a chapter runs right to left: by its post's language, else the book's when that
+/// is written right to left, else by most of the first strong characters of its text.
+fn chapter_rtl(chapter: &Chapter, book_language: &str) -> bool {
+    if let Some(lang) = &chapter.meta.language {
+        return crate::fonts::is_rtl_language(lang);
+    }
+    if crate::fonts::is_rtl_language(book_language) {
+        return true;
+    }
+    let text = postbook_core::model::blocks_text(&chapter.blocks);
+    let (mut rtl, mut ltr) = (0usize, 0usize);
+    for c in chapter.meta.title_text().chars().chain(text.chars()) {
+        match unicode_bidi::bidi_class(c) {
+            unicode_bidi::BidiClass::L => ltr += 1,
+            unicode_bidi::BidiClass::R | unicode_bidi::BidiClass::AL => rtl += 1,
+            _ => {}
+        }
+        if rtl + ltr >= 2000 {
+            break;
+        }
+    }
+    rtl > ltr
 }

@@ -20,8 +20,8 @@ use printpdf::{
     Actions, BorderArray, Codepoint, Color, ColorArray, Destination, DictItem, ExternalStream,
     ExternalXObject, FontId, HighlightingMode, Line as PdfLine, LineDashPattern, LinePoint,
     LinkAnnotation, Op, PaintMode, ParsedFont, PdfDocument, PdfFont, PdfFontHandle, PdfPage,
-    PdfSaveOptions, Point, Pt, Px, Rect, Rgb, TextItem, TextMatrix, XObject, XObjectId,
-    XObjectTransform,
+    PdfSaveOptions, Point, Pt, Px, Rect, Rgb, TextItem, TextMatrix, TextRenderingMode, XObject,
+    XObjectId, XObjectTransform,
 };
 
 use crate::fonts::{Fonts, Style};
@@ -195,6 +195,16 @@ fn dictionary(lang: &str) -> Option<Standard> {
     Standard::from_embedded(language).ok()
 }
 
+/// A glyph drawn: its id, the TJ adjustment after it (thousandths of an em, positive moves
+/// the next glyph left) and the byte range of its run's text that it shows.
+#[derive(Debug, Clone, Copy)]
+struct DrawGlyph {
+    gid: u16,
+    adjust: f32,
+    start: u32,
+    end: u32,
+}
+
 /// Something drawn on a page, before fonts are subset.
 enum Draw {
     Text {
@@ -203,9 +213,18 @@ enum Draw {
         x: f32,
         y: f32,
         color: [f32; 3],
-        /// (glyph, the character it shows, the kerning after it in em)
-        glyphs: Vec<(u16, char, f32)>,
+        glyphs: Vec<DrawGlyph>,
+        /// The text the glyphs show, for the ToUnicode map.
+        text: String,
+        /// Horizontal scaling, in per cent (font expansion of a justified line).
+        scale: f32,
+        /// Drawn invisibly: a glyph that only carries text (a zero-width non-joiner).
+        invisible: bool,
     },
+    /// The text that the runs until [`Draw::EndActual`] show, for text extraction, when their
+    /// glyphs do not map one to one onto it (`/ActualText`).
+    BeginActual(String),
+    EndActual,
     Fill {
         rect: (f32, f32, f32, f32),
         grey: f32,
@@ -241,7 +260,8 @@ struct Doc<'a> {
 
 /// The whole book as PDF bytes, and warnings for the user.
 pub fn build(book: &Book, options: &PdfOptions) -> Result<(Vec<u8>, Vec<String>), String> {
-    let fonts = Fonts::new(options.fonts.clone(), options.system_fonts)?;
+    let fonts =
+        Fonts::new(options.fonts.clone(), options.system_fonts)?.with_language(&book.meta.language);
     let size = options.font_size.clamp(6.0, 24.0);
     let (page_w, page_h) = options.page;
     let margin_x = (page_w * 0.11).clamp(36.0, 90.0);
@@ -565,51 +585,105 @@ impl Doc<'_> {
     fn draw_line(&self, line: &Line, x: f32, y: f32, out: &mut Vec<Draw>) {
         let mut link_runs: Vec<(Target, f32, f32, f32)> = Vec::new();
         for p in &line.pieces {
-            // split into runs of one face
-            let mut run: Vec<(u16, char, f32)> = Vec::new();
-            let mut run_face = None;
-            let mut run_x = x + p.x;
+            // left-to-right glyphs that do not map one to one, in order, onto the text
+            // (conjuncts, reordered vowel signs) carry the text itself for extraction; right-
+            // to-left ones map glyph by glyph, which readers put in logical order themselves
+            let actual = p.complex && !p.key.rtl;
+            if actual {
+                out.push(Draw::BeginActual(p.text.clone()));
+            }
+            let baseline = y + p.rise;
+            let scale = 1.0 + line.glyph_stretch;
+            let em = p.size * scale;
+            // where each glyph goes, in visual order: (face, glyph, x, y)
+            let mut placed: Vec<(usize, text::Glyph, f32, f32)> =
+                Vec::with_capacity(p.glyphs.len() + 1);
             let mut pen = x + p.x;
-            let mut glyphs = p.glyphs.clone();
+            for g in p.glyphs.iter() {
+                placed.push((
+                    usize::from(g.face),
+                    *g,
+                    pen + g.dx * em,
+                    baseline + g.dy * em,
+                ));
+                pen += g.advance * em;
+            }
             if p.space_after {
-                let (face, gid) = self.fonts.resolve(p.style, ' ');
-                glyphs.push((face, gid, ' '));
+                let face = usize::from(p.key.face);
+                let (face, gid) = match self.fonts.face(face).glyph(' ') {
+                    Some(gid) => (face, gid),
+                    None => self.fonts.resolve(p.style, ' '),
+                };
+                let space = text::Glyph {
+                    face: face as u16,
+                    gid,
+                    advance: self.fonts.advance(face, gid),
+                    dx: 0.0,
+                    dy: 0.0,
+                    start: 0,
+                    end: 0,
+                    cluster: u32::MAX,
+                };
+                placed.push((face, space, pen, baseline));
             }
-            // a run of glyphs of one face, from `x`, in this piece's size, colour and baseline
-            let text_run = |face: usize, x: f32, glyphs: Vec<(u16, char, f32)>| Draw::Text {
-                face,
-                size: p.size,
-                x,
-                y: y + p.rise,
-                color: p.color,
-                glyphs,
+            let count = p.glyphs.len();
+            let mut run: Option<(usize, f32, f32, Vec<DrawGlyph>, String)> = None;
+            let mut last_end = 0.0f32;
+            let flush = |run: Option<(usize, f32, f32, Vec<DrawGlyph>, String)>,
+                         out: &mut Vec<Draw>| {
+                if let Some((face, x, y, glyphs, text)) = run {
+                    out.push(Draw::Text {
+                        face,
+                        size: p.size,
+                        x,
+                        y,
+                        color: p.color,
+                        glyphs,
+                        text,
+                        scale: scale * 100.0,
+                        invisible: p.text == "\u{200C}",
+                    });
+                }
             };
-            let mut prev_gid: Option<u16> = None;
-            for (face, gid, c) in glyphs {
-                if run_face == Some(face) {
-                    // pair kerning inside a run (none before the space after a word); the
-                    // previous glyph, last in the run, carries it
-                    if let Some(prev) = prev_gid.filter(|_| c != ' ') {
-                        let kern = self.fonts.kern(face, prev, gid);
-                        pen += kern * p.size;
-                        if let Some(last) = run.last_mut() {
-                            last.2 = kern;
-                        }
-                    }
+            for (n, (face, g, gx, gy)) in placed.into_iter().enumerate() {
+                let shows = if n == count {
+                    " "
+                } else {
+                    &p.text[g.start as usize..g.end as usize]
+                };
+                if n == count && actual {
+                    // the word space is outside the text the glyphs stand for
+                    flush(run.take(), out);
+                    out.push(Draw::EndActual);
                 }
-                prev_gid = Some(gid);
-                if run_face != Some(face) {
-                    if let Some(f) = run_face {
-                        out.push(text_run(f, run_x, std::mem::take(&mut run)));
+                let same = run
+                    .as_ref()
+                    .is_some_and(|r| r.0 == face && (r.2 - gy).abs() < 1e-4);
+                if same {
+                    let r = run.as_mut().expect("a run");
+                    if let Some(prev) = r.3.last_mut() {
+                        // the adjustment that brings the pen from where the previous glyph
+                        // leaves it to this glyph
+                        prev.adjust = (last_end - gx) / em * 1000.0;
                     }
-                    run_face = Some(face);
-                    run_x = pen;
+                } else {
+                    flush(run.take(), out);
+                    run = Some((face, gx, gy, Vec::new(), String::new()));
                 }
-                run.push((gid, c, 0.0));
-                pen += self.fonts.advance(face, gid) * p.size;
+                let r = run.as_mut().expect("a run");
+                let start = r.4.len() as u32;
+                r.4.push_str(shows);
+                r.3.push(DrawGlyph {
+                    gid: g.gid,
+                    adjust: 0.0,
+                    start,
+                    end: r.4.len() as u32,
+                });
+                last_end = gx + self.fonts.advance(face, g.gid) * em;
             }
-            if let (Some(f), false) = (run_face, run.is_empty()) {
-                out.push(text_run(f, run_x, run));
+            flush(run.take(), out);
+            if actual && !p.space_after {
+                out.push(Draw::EndActual);
             }
             if let Some(target) = &p.link {
                 match link_runs.last_mut() {
@@ -646,10 +720,14 @@ impl Doc<'_> {
         let geo = self.geo;
         let left = geo.margin_x;
         let y_top = geo.page_h - geo.margin_top - top;
+        // a box at `x`, `w` wide, from the left; from the right when the item is mirrored
+        let text_w = geo.text_w();
+        let mirror = item.mirror;
+        let mx = move |x: f32, w: f32| if mirror { text_w - x - w } else { x };
         let bars = |bars: &[f32], out: &mut Vec<Draw>| {
             for b in bars {
                 out.push(Draw::Fill {
-                    rect: (left + b, y_top - item.height, 1.5, item.height),
+                    rect: (left + mx(*b, 1.5), y_top - item.height, 1.5, item.height),
                     grey: 0.7,
                 });
             }
@@ -663,7 +741,7 @@ impl Doc<'_> {
             } => {
                 if let Some((sx, sw)) = shade {
                     out.push(Draw::Fill {
-                        rect: (left + sx, y_top - item.height, *sw, item.height),
+                        rect: (left + mx(*sx, *sw), y_top - item.height, *sw, item.height),
                         grey: 0.94,
                     });
                 }
@@ -671,12 +749,15 @@ impl Doc<'_> {
                 let baseline = y_top - item.height
                     + (item.height - line.ascent - line.descent) / 2.0
                     + line.descent;
-                self.draw_line(line, left + x, baseline, out);
+                // verbatim code keeps to the left of its box
+                let code = line.pieces.iter().all(|p| p.style == Style::Mono);
+                let lx = if code { *x } else { mx(*x, line.measure) };
+                self.draw_line(line, left + lx, baseline, out);
             }
             Kind::Gap { shade, bars: b } => {
                 if let Some((sx, sw)) = shade {
                     out.push(Draw::Fill {
-                        rect: (left + sx, y_top - item.height, *sw, item.height),
+                        rect: (left + mx(*sx, *sw), y_top - item.height, *sw, item.height),
                         grey: 0.94,
                     });
                 }
@@ -686,7 +767,7 @@ impl Doc<'_> {
                 if let Some(id) = self.image_id(key) {
                     out.push(Draw::Image {
                         id,
-                        x: left + x,
+                        x: left + mx(*x, *w),
                         y: y_top - item.height,
                         w: *w,
                         h: item.height,
@@ -698,7 +779,7 @@ impl Doc<'_> {
                     if let Some(id) = self.image_id(key) {
                         out.push(Draw::Image {
                             id,
-                            x: left + x,
+                            x: left + mx(*x, *w),
                             y: y_top - h,
                             w: *w,
                             h: *h,
@@ -709,8 +790,8 @@ impl Doc<'_> {
             Kind::Rule { x, w } => {
                 let y = y_top - item.height / 2.0;
                 out.push(Draw::Stroke {
-                    from: (left + x, y),
-                    to: (left + x + w, y),
+                    from: (left + mx(*x, *w), y),
+                    to: (left + mx(*x, *w) + w, y),
                     width: 0.6,
                     grey: 0.45,
                 });
@@ -721,7 +802,7 @@ impl Doc<'_> {
                 let page_foot = last;
                 for (i, (cx, cw, lines)) in row.cells.iter().enumerate() {
                     let (open_top, open_bottom) = row.open.get(i).copied().unwrap_or_default();
-                    let cx = &(left + cx);
+                    let cx = &(left + mx(*cx, *cw));
                     if row.header {
                         out.push(Draw::Fill {
                             rect: (*cx, y_top - item.height, *cw, item.height),
@@ -762,14 +843,24 @@ impl Doc<'_> {
         let meta = &self.book.meta;
         // glyphs used per face
         let mut used: BTreeMap<usize, BTreeSet<u16>> = BTreeMap::new();
-        let mut chars: BTreeMap<(usize, u16), char> = BTreeMap::new();
+        // the text each glyph shows, for the ToUnicode maps: the first seen (a glyph that
+        // shows different text in different places is inside an /ActualText span there)
+        let mut chars: HashMap<(usize, u16), String> = HashMap::new();
         for page in &pages {
             for d in page {
-                if let Draw::Text { face, glyphs, .. } = d {
+                if let Draw::Text {
+                    face, glyphs, text, ..
+                } = d
+                {
                     let set = used.entry(*face).or_default();
-                    for (g, c, _) in glyphs {
-                        set.insert(*g);
-                        chars.entry((*face, *g)).or_insert(*c);
+                    for g in glyphs {
+                        set.insert(g.gid);
+                        let shows = &text[g.start as usize..g.end as usize];
+                        if !shows.is_empty() {
+                            chars
+                                .entry((*face, g.gid))
+                                .or_insert_with(|| shows.to_string());
+                        }
                     }
                 }
             }
@@ -777,8 +868,9 @@ impl Doc<'_> {
         let mut doc = PdfDocument::new(&meta.title);
         let mut remap: BTreeMap<usize, BTreeMap<u16, u16>> = BTreeMap::new();
         for (face, gids) in &used {
-            let (name, bytes, _, _) = self.fonts.face_data(*face);
-            let (subset, map) = subset_font(&bytes, gids)?;
+            let data = self.fonts.face(*face);
+            let name = &data.name;
+            let (subset, map) = subset_font(data.bytes, gids)?;
             let mut warnings = Vec::new();
             let mut parsed = ParsedFont::from_bytes(&subset, 0, &mut warnings)
                 .ok_or_else(|| format!("the subset of {name} cannot be read back"))?;
@@ -821,6 +913,7 @@ impl Doc<'_> {
             let mut in_text = false;
             let mut font: Option<(usize, f32)> = None;
             let mut fill: Option<[f32; 3]> = None;
+            let mut scale = 100.0f32;
             for d in page {
                 if in_text
                     && matches!(
@@ -894,17 +987,20 @@ impl Doc<'_> {
                         y,
                         color,
                         glyphs,
+                        text: _,
+                        scale: tz,
+                        invisible,
                     } => {
                         let map = &remap[&face];
-                        // pair kerning as TJ adjustments after each glyph (thousandths of an
-                        // em, positive moves the next glyph left)
+                        // the shaper's advances and offsets as TJ adjustments after each
+                        // glyph, in whole thousandths of an em where they are whole
                         let cps: Vec<Codepoint> = glyphs
                             .iter()
-                            .map(|(g, c, kern)| {
+                            .map(|g| {
                                 Codepoint::with_cid(
-                                    map.get(g).copied().unwrap_or(0),
-                                    -(kern * 1000.0).round(),
-                                    c.to_string(),
+                                    map.get(&g.gid).copied().unwrap_or(0),
+                                    round_adjust(g.adjust),
+                                    chars.get(&(face, g.gid)).cloned().unwrap_or_default(),
                                 )
                             })
                             .collect();
@@ -919,6 +1015,10 @@ impl Doc<'_> {
                             });
                             font = Some((face, size));
                         }
+                        if scale != tz {
+                            ops.push(Op::SetHorizontalScaling { percent: tz });
+                            scale = tz;
+                        }
                         if fill != Some(color) {
                             ops.push(Op::SetFillColor {
                                 col: Color::Rgb(Rgb::new(color[0], color[1], color[2], None)),
@@ -928,10 +1028,43 @@ impl Doc<'_> {
                         ops.push(Op::SetTextMatrix {
                             matrix: TextMatrix::Translate(Pt(x), Pt(y)),
                         });
+                        if invisible {
+                            ops.push(Op::SetTextRenderingMode {
+                                mode: TextRenderingMode::Invisible,
+                            });
+                        }
                         ops.push(Op::ShowText {
                             items: vec![TextItem::GlyphIds(cps)],
                         });
+                        if invisible {
+                            ops.push(Op::SetTextRenderingMode {
+                                mode: TextRenderingMode::Fill,
+                            });
+                        }
                     }
+                    Draw::BeginActual(text) => {
+                        if !in_text {
+                            ops.push(Op::StartTextSection);
+                            in_text = true;
+                        }
+                        let mut data = vec![0xFE, 0xFF];
+                        for u in text.encode_utf16() {
+                            data.extend_from_slice(&u.to_be_bytes());
+                        }
+                        let mut map = BTreeMap::new();
+                        map.insert(
+                            "ActualText".to_string(),
+                            DictItem::String {
+                                data,
+                                literal: false,
+                            },
+                        );
+                        ops.push(Op::BeginMarkedContentWithProperties {
+                            tag: "Span".to_string(),
+                            properties: DictItem::Dict { map },
+                        });
+                    }
+                    Draw::EndActual => ops.push(Op::EndMarkedContent),
                     Draw::Image { id, x, y, w, h } => {
                         ops.push(Op::UseXobject {
                             id: XObjectId(id),
@@ -1040,6 +1173,17 @@ impl Doc<'_> {
         let mut out = Vec::new();
         lo.save_to(&mut out).map_err(|e| format!("PDF: {e}"))?;
         Ok(out)
+    }
+}
+
+/// A TJ adjustment, in thousandths of an em: rounded to whole thousandths when it is that
+/// close to them (float noise), else to hundredths.
+fn round_adjust(a: f32) -> f32 {
+    let whole = a.round();
+    if (a - whole).abs() < 0.01 {
+        whole
+    } else {
+        (a * 100.0).round() / 100.0
     }
 }
 

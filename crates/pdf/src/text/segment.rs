@@ -1,0 +1,417 @@
+//! Segmentation: spans become words (split at spaces and forced breaks), each word pieces of
+//! one span, bidi level, script and face, shaped. Also the operations that cut a word again
+//! (hyphenation, long words), which shape the parts anew.
+
+use unicode_bidi::{BidiClass, BidiInfo, Level, bidi_class};
+use unicode_script::{Script, UnicodeScript};
+
+use super::shape::{Glyph, ShapeKey};
+use super::{Piece, Span};
+use crate::fonts::{Fonts, Style, is_default_ignorable};
+
+/// A word: pieces that must stay together (logical order), and the space that may follow it.
+#[derive(Debug, Clone)]
+pub(crate) struct Word {
+    pub pieces: Vec<Piece>,
+    pub width: f32,
+    /// The width of the space after it; 0 when none.
+    pub space: f32,
+    /// A forced break follows.
+    pub hard_break: bool,
+}
+
+impl Word {
+    fn empty() -> Word {
+        Word {
+            pieces: Vec::new(),
+            width: 0.0,
+            space: 0.0,
+            hard_break: false,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.pieces.iter().map(|p| p.text.as_str()).collect()
+    }
+
+    pub fn chars(&self) -> usize {
+        self.pieces.iter().map(|p| p.text.chars().count()).sum()
+    }
+}
+
+/// A paragraph's direction: that of its first strong character, else `default`.
+pub(crate) fn base_rtl(spans: &[Span], default: bool) -> bool {
+    for span in spans {
+        for c in span.text.chars() {
+            match bidi_class(c) {
+                BidiClass::L => return false,
+                BidiClass::R | BidiClass::AL => return true,
+                _ => {}
+            }
+        }
+    }
+    default
+}
+
+fn is_rtl_char(c: char) -> bool {
+    matches!(
+        bidi_class(c),
+        BidiClass::R
+            | BidiClass::AL
+            | BidiClass::AN
+            | BidiClass::RLE
+            | BidiClass::RLO
+            | BidiClass::RLI
+    )
+}
+
+/// The width of a space in a span's style.
+fn space_width(fonts: &Fonts, span: &Span) -> f32 {
+    let (face, gid) = fonts.resolve(span.style, ' ');
+    fonts.advance(face, gid) * span.size
+}
+
+/// A run of one span, level and script being collected.
+struct Run {
+    text: String,
+    level: u8,
+    script: Script,
+}
+
+/// Splits spans into words at spaces (not no-break spaces) and forced breaks, and each word
+/// into shaped pieces.
+pub(crate) fn words(fonts: &Fonts, spans: &[Span], rtl: bool) -> Vec<Word> {
+    // bidi levels by byte of the paragraph's text; none needed for text with nothing right to
+    // left in a left-to-right paragraph
+    let needs_bidi = rtl || spans.iter().any(|s| s.text.chars().any(is_rtl_char));
+    let levels: Vec<u8> = if needs_bidi {
+        let text: String = spans.iter().map(|s| s.text.as_str()).collect();
+        let base = if rtl { Level::rtl() } else { Level::ltr() };
+        BidiInfo::new(&text, Some(base))
+            .levels
+            .iter()
+            .map(|l| l.number())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut words: Vec<Word> = Vec::new();
+    let mut current = Word::empty();
+    let mut offset = 0usize;
+    for span in spans {
+        let mut run = Run {
+            text: String::new(),
+            level: 0,
+            script: Script::Common,
+        };
+        let flush = |run: &mut Run, current: &mut Word| {
+            if !run.text.is_empty() {
+                for p in pieces_of(fonts, &run.text, span, run.level, run.script) {
+                    current.width += p.width;
+                    current.pieces.push(p);
+                }
+                run.text.clear();
+                run.script = Script::Common;
+            }
+        };
+        for (i, c) in span.text.char_indices() {
+            match c {
+                ' ' | '\t' => {
+                    flush(&mut run, &mut current);
+                    let w = space_width(fonts, span);
+                    if current.pieces.is_empty() {
+                        // a space at the start of a line or after a space counts once
+                        if let Some(last) = words.last_mut() {
+                            if last.space == 0.0 && !last.hard_break {
+                                last.space = w;
+                            }
+                        }
+                    } else {
+                        current.space = w;
+                        words.push(std::mem::replace(&mut current, Word::empty()));
+                    }
+                }
+                '\n' => {
+                    flush(&mut run, &mut current);
+                    current.hard_break = true;
+                    words.push(std::mem::replace(&mut current, Word::empty()));
+                }
+                c => {
+                    let level = levels.get(offset + i).copied().unwrap_or(0);
+                    let script = c.script();
+                    let real = !matches!(script, Script::Common | Script::Inherited);
+                    if !run.text.is_empty()
+                        && (level != run.level
+                            || (real && run.script != Script::Common && script != run.script))
+                    {
+                        flush(&mut run, &mut current);
+                    }
+                    if run.text.is_empty() {
+                        run.level = level;
+                    }
+                    if real && run.script == Script::Common {
+                        run.script = script;
+                    }
+                    run.text.push(c);
+                }
+            }
+        }
+        flush(&mut run, &mut current);
+        offset += span.text.len();
+    }
+    if !current.pieces.is_empty() || current.hard_break {
+        words.push(current);
+    }
+    words
+}
+
+/// The face for each character of a run: the script's bundled face or the style's face when
+/// it has the character, else a fallback; marks and invisible characters stay with what they
+/// follow.
+fn pieces_of(fonts: &Fonts, text: &str, span: &Span, level: u8, script: Script) -> Vec<Piece> {
+    let primary = Fonts::script_face(span.style, script).unwrap_or(Fonts::style_face(span.style));
+    let own = Fonts::style_face(span.style);
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut face: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if c == ZWNJ {
+            // a non-joiner ends the shaping run (letters on either side do not join, no
+            // conjunct forms across it) and is a piece of its own, so that extraction keeps it
+            if let Some(f) = face.filter(|_| start < i) {
+                out.push(shaped(fonts, &text[start..i], span, level, script, f));
+            }
+            out.push(non_joiner(
+                fonts,
+                span,
+                level,
+                script,
+                face.unwrap_or(primary),
+            ));
+            start = i + c.len_utf8();
+            continue;
+        }
+        let keep = is_default_ignorable(c) || c.script() == Script::Inherited;
+        let f = match face {
+            Some(f) if keep => f,
+            _ if primary == own => fonts.resolve(span.style, c).0,
+            _ => {
+                if fonts.face(primary).glyph(c).is_some() || keep {
+                    primary
+                } else {
+                    fonts.resolve(span.style, c).0
+                }
+            }
+        };
+        if face.is_some_and(|g| g != f) && start < i {
+            out.push(shaped(
+                fonts,
+                &text[start..i],
+                span,
+                level,
+                script,
+                face.unwrap_or(f),
+            ));
+            start = i;
+        }
+        face = Some(f);
+    }
+    if let Some(f) = face.filter(|_| start < text.len()) {
+        out.push(shaped(fonts, &text[start..], span, level, script, f));
+    }
+    out
+}
+
+const ZWNJ: char = '\u{200C}';
+
+/// A zero-width non-joiner as a piece: the face's own glyph for it when it has one (so that
+/// the glyph maps back to it alone), else nothing drawn.
+fn non_joiner(fonts: &Fonts, span: &Span, level: u8, script: Script, face: usize) -> Piece {
+    let glyphs: Vec<Glyph> = fonts
+        .face(face)
+        .glyph(ZWNJ)
+        .map(|gid| Glyph {
+            face: face as u16,
+            gid,
+            advance: 0.0,
+            dx: 0.0,
+            dy: 0.0,
+            start: 0,
+            end: ZWNJ.len_utf8() as u32,
+            cluster: 0,
+        })
+        .into_iter()
+        .collect();
+    Piece {
+        text: ZWNJ.to_string(),
+        glyphs: glyphs.into(),
+        key: ShapeKey {
+            face: face as u16,
+            rtl: level % 2 == 1,
+            script,
+            no_ligatures: span.style == Style::Mono,
+        },
+        complex: false,
+        level,
+        style: span.style,
+        size: span.size,
+        rise: span.rise,
+        color: span.color,
+        link: span.link.clone(),
+        width: 0.0,
+        x: 0.0,
+        space_after: false,
+    }
+}
+
+fn shaped(fonts: &Fonts, text: &str, span: &Span, level: u8, script: Script, face: usize) -> Piece {
+    let key = ShapeKey {
+        face: face as u16,
+        rtl: level % 2 == 1,
+        script,
+        no_ligatures: span.style == Style::Mono,
+    };
+    let s = fonts.shaper().shape(fonts, key, text);
+    Piece {
+        text: text.to_string(),
+        glyphs: s.glyphs,
+        key,
+        complex: s.complex,
+        level,
+        style: span.style,
+        size: span.size,
+        rise: span.rise,
+        color: span.color,
+        link: span.link.clone(),
+        width: s.width * span.size,
+        x: 0.0,
+        space_after: false,
+    }
+}
+
+/// `piece` with other text, shaped the same way.
+pub(crate) fn reshape(fonts: &Fonts, piece: &Piece, text: &str) -> Piece {
+    let s = fonts.shaper().shape(fonts, piece.key, text);
+    Piece {
+        text: text.to_string(),
+        glyphs: s.glyphs,
+        complex: s.complex,
+        width: s.width * piece.size,
+        x: 0.0,
+        space_after: false,
+        ..piece.clone()
+    }
+}
+
+/// The advance of each character of a piece, in points: a cluster's advance goes to its
+/// first character.
+pub(crate) fn char_advances(piece: &Piece) -> Vec<f32> {
+    let mut index_of_byte = vec![0usize; piece.text.len() + 1];
+    let mut n = 0;
+    for (i, (b, _)) in piece.text.char_indices().enumerate() {
+        index_of_byte[b] = i;
+        n = i + 1;
+    }
+    let mut out = vec![0.0f32; n];
+    for g in piece.glyphs.iter() {
+        let at = index_of_byte.get(g.start as usize).copied().unwrap_or(0);
+        if let Some(w) = out.get_mut(at) {
+            *w += g.advance * piece.size;
+        }
+    }
+    out
+}
+
+/// Splits a word after `at` characters; the first half gets `suffix` (a hyphen) appended.
+pub(crate) fn split_word(fonts: &Fonts, word: &Word, at: usize, suffix: &str) -> (Word, Word) {
+    let mut first = Vec::new();
+    let mut second = Vec::new();
+    let mut seen = 0;
+    for p in &word.pieces {
+        let n = p.text.chars().count();
+        if seen + n <= at {
+            first.push(p.clone());
+        } else if seen >= at {
+            second.push(p.clone());
+        } else {
+            let cut = p
+                .text
+                .char_indices()
+                .nth(at - seen)
+                .map_or(p.text.len(), |(b, _)| b);
+            first.push(reshape(fonts, p, &p.text[..cut]));
+            second.push(reshape(fonts, p, &p.text[cut..]));
+        }
+        seen += n;
+    }
+    if !suffix.is_empty() {
+        if let Some(last) = first.pop() {
+            let joined = format!("{}{suffix}", last.text);
+            first.push(reshape(fonts, &last, &joined));
+        }
+    }
+    let width = |ps: &Vec<Piece>| ps.iter().map(|p| p.width).sum::<f32>();
+    (
+        Word {
+            width: width(&first),
+            pieces: first,
+            space: 0.0,
+            hard_break: false,
+        },
+        Word {
+            width: width(&second),
+            pieces: second,
+            space: word.space,
+            hard_break: word.hard_break,
+        },
+    )
+}
+
+/// A word of thousands of characters (a pasted blob, a data URI) cut into words of at most
+/// `CHUNK` characters that follow each other without a space: each line break inside it then
+/// looks at one chunk, not at the whole rest of the word, and the work stays linear.
+pub(crate) fn chop_long_word(fonts: &Fonts, word: Word) -> Vec<Word> {
+    const CHUNK: usize = 1000;
+    let total: usize = word.chars();
+    if total <= 2 * CHUNK {
+        return vec![word];
+    }
+    let finish = |pieces: Vec<Piece>| Word {
+        width: pieces.iter().map(|p| p.width).sum(),
+        pieces,
+        space: 0.0,
+        hard_break: false,
+    };
+    let mut out = Vec::new();
+    let mut current: Vec<Piece> = Vec::new();
+    let mut filled = 0;
+    for p in &word.pieces {
+        let bounds: Vec<usize> = p
+            .text
+            .char_indices()
+            .map(|(b, _)| b)
+            .chain(std::iter::once(p.text.len()))
+            .collect();
+        let chars = bounds.len() - 1;
+        let mut i = 0;
+        while i < chars {
+            let take = (CHUNK - filled).min(chars - i);
+            current.push(reshape(fonts, p, &p.text[bounds[i]..bounds[i + take]]));
+            filled += take;
+            i += take;
+            if filled == CHUNK {
+                out.push(finish(std::mem::take(&mut current)));
+                filled = 0;
+            }
+        }
+    }
+    if !current.is_empty() {
+        out.push(finish(current));
+    }
+    // the last chunk ends the word: its space and forced break
+    if let Some(last) = out.last_mut() {
+        last.space = word.space;
+        last.hard_break = word.hard_break;
+    }
+    out
+}
