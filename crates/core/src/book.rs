@@ -153,6 +153,16 @@ fn book_meta(chapters: &[Chapter], options: &BookOptions) -> BookMeta {
         .filter(|l| !l.trim().is_empty())
         .or_else(|| chapters.iter().find_map(|c| c.meta.language.clone()))
         .or_else(|| site.language.clone())
+        .or_else(|| {
+            // posts that do not say their language: the one their script shows
+            crate::lang::detect(chapters.iter().map(|c| {
+                let mut text = c.meta.title_text();
+                text.push(' ');
+                text.push_str(&crate::model::blocks_text(&c.blocks));
+                text
+            }))
+            .map(str::to_string)
+        })
         .unwrap_or_else(|| "en".to_string());
     let description = match chapters {
         [single] => Some(crate::model::blocks_text(&single.meta.excerpt)).filter(|d| !d.is_empty()),

@@ -437,12 +437,24 @@ fn repack(epub: &[u8], extra_metadata: &str) -> Result<Vec<u8>, String> {
 
 /// Mends epub-builder's package document: 0.8.3 gives `dc:language` and `dc:creator` the
 /// same ids (`epub-creator-0`), which epubcheck rejects (RSC-005), so the languages get ids of
-/// their own; and the metadata it cannot write is added.
+/// their own; the pages of a book in a language written right to left turn that way; and the
+/// metadata it cannot write is added.
 fn fix_opf(opf: &str, extra_metadata: &str) -> String {
-    let fixed = opf.replace(
+    let mut fixed = opf.replace(
         "<dc:language id=\"epub-creator-",
         "<dc:language id=\"epub-language-",
     );
+    let language = fixed
+        .split_once("<dc:language")
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .and_then(|(_, rest)| rest.split_once('<'))
+        .map(|(lang, _)| lang.to_string());
+    if language.is_some_and(|l| postbook_core::lang::is_rtl(&l)) {
+        fixed = fixed.replace(
+            "page-progression-direction=\"ltr\"",
+            "page-progression-direction=\"rtl\"",
+        );
+    }
     let anchor = "<meta property=\"dcterms:modified\">";
     match fixed.find(anchor) {
         Some(i) if !extra_metadata.is_empty() => {

@@ -300,13 +300,18 @@ impl BookRefs {
 
 /// The head of every content document.
 pub fn document_start(title: &str, lang: &str, body_type: Option<&str>) -> String {
+    let dir = if postbook_core::lang::is_rtl(lang) {
+        " dir=\"rtl\""
+    } else {
+        ""
+    };
     let lang = esc(lang);
     let body = match body_type {
         Some(t) => format!("<body epub:type=\"{t}\">"),
         None => "<body>".to_string(),
     };
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:epub=\"http://www.idpf.org/2007/ops\" lang=\"{lang}\" xml:lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>{}</title>\n<link rel=\"stylesheet\" type=\"text/css\" href=\"stylesheet.css\"/>\n</head>\n{body}\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:epub=\"http://www.idpf.org/2007/ops\" lang=\"{lang}\" xml:lang=\"{lang}\"{dir}>\n<head>\n<meta charset=\"utf-8\"/>\n<title>{}</title>\n<link rel=\"stylesheet\" type=\"text/css\" href=\"stylesheet.css\"/>\n</head>\n{body}\n",
         esc(&non_empty(&clean_text(title)))
     )
 }

@@ -64,10 +64,6 @@ pub struct Face {
     pub shaper: rustybuzz::Face<'static>,
     /// Units per em.
     pub upm: f32,
-    /// Ascender, in em.
-    pub ascent: f32,
-    /// Descender, in em (negative).
-    pub descent: f32,
 }
 
 impl Face {
@@ -80,8 +76,6 @@ impl Face {
                 .chars()
                 .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
                 .collect(),
-            ascent: f32::from(shaper.ascender()) / upm,
-            descent: f32::from(shaper.descender()) / upm,
             upm,
             bytes,
             shaper,
@@ -117,8 +111,17 @@ fn keep(key: &str, bytes: Vec<u8>) -> &'static [u8] {
         .or_insert_with(|| Box::leak(bytes.into_boxed_slice()))
 }
 
-/// The bundled faces for scripts: (script, regular name, regular bytes, bold name, bold bytes).
-const SCRIPT_FONTS: [(Script, &str, &[u8], &str, &[u8]); 6] = [
+/// A bundled face for a script: (script, regular name, regular bytes, bold name, bold bytes).
+type ScriptFont = (
+    Script,
+    &'static str,
+    &'static [u8],
+    &'static str,
+    &'static [u8],
+);
+
+/// The bundled faces for scripts.
+const SCRIPT_FONTS: [ScriptFont; 6] = [
     (
         Script::Hebrew,
         "NotoSerifHebrew",
@@ -243,7 +246,7 @@ impl Fonts {
     /// written that way.
     pub fn with_language(mut self, language: &str) -> Fonts {
         self.shaper = Shaper::new(language);
-        self.rtl_default = is_rtl_language(language);
+        self.rtl_default = postbook_core::lang::is_rtl(language);
         self
     }
 
@@ -392,30 +395,4 @@ pub fn is_default_ignorable(c: char) -> bool {
         | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
         | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{E0000}'..='\u{E0FFF}')
-}
-
-/// Languages written right to left (by their primary subtag).
-pub fn is_rtl_language(tag: &str) -> bool {
-    let primary = tag
-        .split(['-', '_'])
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    matches!(
-        primary.as_str(),
-        "ar" | "arc"
-            | "ckb"
-            | "dv"
-            | "fa"
-            | "he"
-            | "iw"
-            | "ks"
-            | "ku"
-            | "ps"
-            | "sd"
-            | "syr"
-            | "ug"
-            | "ur"
-            | "yi"
-    )
 }

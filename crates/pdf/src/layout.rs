@@ -1505,6 +1505,30 @@ pub fn note_anchor(chapter: usize, id: &str) -> String {
     format!("note:{chapter}:{id}")
 }
 
+/// Whether a chapter runs right to left: by its post's language, else the book's when that
+/// is written right to left, else by most of the first strong characters of its text.
+fn chapter_rtl(chapter: &Chapter, book_language: &str) -> bool {
+    if let Some(lang) = &chapter.meta.language {
+        return postbook_core::lang::is_rtl(lang);
+    }
+    if postbook_core::lang::is_rtl(book_language) {
+        return true;
+    }
+    let text = postbook_core::model::blocks_text(&chapter.blocks);
+    let (mut rtl, mut ltr) = (0usize, 0usize);
+    for c in chapter.meta.title_text().chars().chain(text.chars()) {
+        match unicode_bidi::bidi_class(c) {
+            unicode_bidi::BidiClass::L => ltr += 1,
+            unicode_bidi::BidiClass::R | unicode_bidi::BidiClass::AL => rtl += 1,
+            _ => {}
+        }
+        if rtl + ltr >= 2000 {
+            break;
+        }
+    }
+    rtl > ltr
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1790,28 +1814,4 @@ mod tests {
         assert!(matches!(&first_on_second.kind, Kind::Row(r) if r.header));
         assert_eq!(pages[1].len(), 7);
     }
-}
-
-/// Whether a chapter runs right to left: by its post's language, else the book's when that
-/// is written right to left, else by most of the first strong characters of its text.
-fn chapter_rtl(chapter: &Chapter, book_language: &str) -> bool {
-    if let Some(lang) = &chapter.meta.language {
-        return crate::fonts::is_rtl_language(lang);
-    }
-    if crate::fonts::is_rtl_language(book_language) {
-        return true;
-    }
-    let text = postbook_core::model::blocks_text(&chapter.blocks);
-    let (mut rtl, mut ltr) = (0usize, 0usize);
-    for c in chapter.meta.title_text().chars().chain(text.chars()) {
-        match unicode_bidi::bidi_class(c) {
-            unicode_bidi::BidiClass::L => ltr += 1,
-            unicode_bidi::BidiClass::R | unicode_bidi::BidiClass::AL => rtl += 1,
-            _ => {}
-        }
-        if rtl + ltr >= 2000 {
-            break;
-        }
-    }
-    rtl > ltr
 }

@@ -23,23 +23,23 @@ impl Item {
 }
 
 /// Reverses every maximal run of items at or above each level, from the highest level down
-/// to the lowest odd one (UAX #9 L2).
-fn reorder(items: &mut [Item]) {
-    let Some(max) = items.iter().map(Item::level).max() else {
+/// to the lowest odd one (UAX #9 rule L2).
+pub(crate) fn reorder_by_level<T>(items: &mut [T], level: impl Fn(&T) -> u8) {
+    let Some(max) = items.iter().map(&level).max() else {
         return;
     };
     if max == 0 {
         return;
     }
-    let min = items.iter().map(Item::level).min().unwrap_or(0);
+    let min = items.iter().map(&level).min().unwrap_or(0);
     let lowest_odd = if min % 2 == 1 { min } else { min + 1 };
-    let mut level = max;
-    while level >= lowest_odd {
+    let mut at = max;
+    while at >= lowest_odd {
         let mut i = 0;
         while i < items.len() {
-            if items[i].level() >= level {
+            if level(&items[i]) >= at {
                 let start = i;
-                while i < items.len() && items[i].level() >= level {
+                while i < items.len() && level(&items[i]) >= at {
                     i += 1;
                 }
                 items[start..i].reverse();
@@ -47,8 +47,12 @@ fn reorder(items: &mut [Item]) {
                 i += 1;
             }
         }
-        level -= 1;
+        at -= 1;
     }
+}
+
+fn reorder(items: &mut [Item]) {
+    reorder_by_level(items, Item::level);
 }
 
 /// Sets `words` on a line of `limit` points; `last` when the paragraph's last line (or one
@@ -118,7 +122,6 @@ pub(crate) fn finish_line(
     }
     reorder(&mut items);
     let mut line = Line {
-        rtl,
         measure: if unbounded { natural } else { limit },
         glyph_stretch,
         ..Line::default()
@@ -152,6 +155,66 @@ mod tests {
 
     fn levels(items: &[Item]) -> Vec<u8> {
         items.iter().map(Item::level).collect()
+    }
+
+    /// A sample of Unicode's own conformance test (every 100th case of
+    /// `BidiCharacterTest.txt`): the levels `unicode-bidi` resolves, with rule L1 for the
+    /// line, and the order [`reorder_by_level`] makes of them, are the ones the file gives.
+    #[test]
+    fn unicode_bidi_character_test_sample() {
+        use unicode_bidi::{BidiInfo, Level};
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/unicode/BidiCharacterTest-sample.txt"
+        );
+        let data = std::fs::read_to_string(path).expect("the sample");
+        let mut cases = 0;
+        for line in data
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let f: Vec<&str> = line.split(';').collect();
+            let chars: Vec<char> = f[0]
+                .split_whitespace()
+                .map(|h| char::from_u32(u32::from_str_radix(h, 16).expect("hex")).expect("char"))
+                .collect();
+            let text: String = chars.iter().collect();
+            let base = match f[1] {
+                "0" => Some(Level::ltr()),
+                "1" => Some(Level::rtl()),
+                _ => None,
+            };
+            let info = BidiInfo::new(&text, base);
+            let para = &info.paragraphs[0];
+            assert_eq!(
+                para.level.number().to_string(),
+                f[2],
+                "paragraph level: {line}"
+            );
+            let by_byte = info.reordered_levels(para, para.range.clone());
+            let levels: Vec<u8> = text
+                .char_indices()
+                .map(|(b, _)| by_byte[b].number())
+                .collect();
+            let expected: Vec<&str> = f[3].split_whitespace().collect();
+            for (i, e) in expected.iter().enumerate() {
+                if *e != "x" {
+                    assert_eq!(levels[i].to_string(), *e, "level of {i}: {line}");
+                }
+            }
+            // the visual order of the characters not removed by X9
+            let mut kept: Vec<(usize, u8)> = expected
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| **e != "x")
+                .map(|(i, _)| (i, levels[i]))
+                .collect();
+            reorder_by_level(&mut kept, |&(_, l)| l);
+            let order: Vec<String> = kept.iter().map(|(i, _)| i.to_string()).collect();
+            assert_eq!(order.join(" "), f[4].trim(), "order: {line}");
+            cases += 1;
+        }
+        assert!(cases > 900, "{cases} cases");
     }
 
     #[test]

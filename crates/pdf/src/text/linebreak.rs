@@ -20,26 +20,19 @@ struct Point {
     hyphen: bool,
 }
 
-/// The points at which a word may be hyphenated: after its own hyphens when it has any
-/// (`cash-strapped` breaks only there), else at the dictionary's points in ordinary words.
+/// The points at which a word may be hyphenated: the dictionary's points in ordinary words.
+/// A word with a hyphen of its own (`cash-strapped`) gets no other; it is not broken at its
+/// own either, because text extraction takes a hyphen at a line's end for a soft one and
+/// joins the halves (`cashstrapped`).
 fn hyphen_points(text: &str, dict: Option<&Standard>) -> Vec<Point> {
     let chars: Vec<char> = text.chars().collect();
     let n = chars.len();
-    if n < 4 {
+    if n < 4
+        || chars
+            .iter()
+            .any(|c| matches!(c, '-' | '\u{2010}' | '\u{2011}'))
+    {
         return Vec::new();
-    }
-    let own: Vec<Point> = chars
-        .iter()
-        .enumerate()
-        .filter(|&(i, c)| (*c == '-' || *c == '\u{2010}') && i >= 1 && n - i > 2)
-        .filter(|&(i, _)| chars[i - 1].is_alphanumeric() && chars[i + 1].is_alphanumeric())
-        .map(|(i, _)| Point {
-            at: i + 1,
-            hyphen: false,
-        })
-        .collect();
-    if !own.is_empty() || chars.iter().any(|c| *c == '-') {
-        return own;
     }
     let Some(dict) = dict else {
         return Vec::new();
@@ -608,16 +601,10 @@ mod tests {
     use hyphenation::Load;
 
     #[test]
-    fn own_hyphens_are_the_only_points() {
+    fn hyphenated_words_get_no_more_hyphens() {
         let dict = Standard::from_embedded(hyphenation::Language::EnglishUS).ok();
-        let p = hyphen_points("cash-strapped", dict.as_ref());
-        assert_eq!(
-            p,
-            vec![Point {
-                at: 5,
-                hyphen: false
-            }]
-        );
+        assert_eq!(hyphen_points("cash-strapped", dict.as_ref()), vec![]);
+        assert!(!hyphen_points("hyphenation", dict.as_ref()).is_empty());
         let p = hyphen_points("hyphenation,", dict.as_ref());
         assert!(
             !p.is_empty() && p.iter().all(|p| p.hyphen && p.at < 11),

@@ -96,8 +96,6 @@ pub struct Line {
     /// The line ends inside a word (hyphenated or a broken URL): better not the last line
     /// of a page.
     pub hyphenated: bool,
-    /// Its paragraph runs right to left: it starts at the right.
-    pub rtl: bool,
     /// The width it was set in.
     pub measure: f32,
     /// How much wider (or, negative, narrower) than natural its glyphs are set, a fraction

@@ -303,6 +303,50 @@ pub(crate) fn reshape(fonts: &Fonts, piece: &Piece, text: &str) -> Piece {
     }
 }
 
+/// The part `from..to` (bytes) of a piece, cut from its glyphs without shaping again, when
+/// the piece runs left to right and both ends fall between its clusters; else shaped anew.
+pub(crate) fn slice(fonts: &Fonts, piece: &Piece, from: usize, to: usize) -> Piece {
+    if from == 0 && to == piece.text.len() {
+        return piece.clone();
+    }
+    let cut = || -> Option<Piece> {
+        if piece.key.rtl || piece.complex {
+            return None;
+        }
+        let (from32, to32) = (from as u32, to as u32);
+        let first = piece.glyphs.iter().position(|g| g.cluster >= from32)?;
+        let end = piece
+            .glyphs
+            .iter()
+            .position(|g| g.cluster >= to32)
+            .unwrap_or(piece.glyphs.len());
+        let starts_clean = piece.glyphs[first].cluster == from32;
+        let ends_clean = end == piece.glyphs.len() || piece.glyphs[end].cluster == to32;
+        if !starts_clean || !ends_clean || first >= end {
+            return None;
+        }
+        let glyphs: Vec<Glyph> = piece.glyphs[first..end]
+            .iter()
+            .map(|g| Glyph {
+                start: g.start.saturating_sub(from32).min(to32 - from32),
+                end: g.end.saturating_sub(from32).min(to32 - from32),
+                cluster: g.cluster - from32,
+                ..*g
+            })
+            .collect();
+        let width = glyphs.iter().map(|g| g.advance).sum::<f32>() * piece.size;
+        Some(Piece {
+            text: piece.text[from..to].to_string(),
+            glyphs: glyphs.into(),
+            width,
+            x: 0.0,
+            space_after: false,
+            ..piece.clone()
+        })
+    };
+    cut().unwrap_or_else(|| reshape(fonts, piece, &piece.text[from..to]))
+}
+
 /// The advance of each character of a piece, in points: a cluster's advance goes to its
 /// first character.
 pub(crate) fn char_advances(piece: &Piece) -> Vec<f32> {
@@ -339,8 +383,8 @@ pub(crate) fn split_word(fonts: &Fonts, word: &Word, at: usize, suffix: &str) ->
                 .char_indices()
                 .nth(at - seen)
                 .map_or(p.text.len(), |(b, _)| b);
-            first.push(reshape(fonts, p, &p.text[..cut]));
-            second.push(reshape(fonts, p, &p.text[cut..]));
+            first.push(slice(fonts, p, 0, cut));
+            second.push(slice(fonts, p, cut, p.text.len()));
         }
         seen += n;
     }
@@ -396,7 +440,7 @@ pub(crate) fn chop_long_word(fonts: &Fonts, word: Word) -> Vec<Word> {
         let mut i = 0;
         while i < chars {
             let take = (CHUNK - filled).min(chars - i);
-            current.push(reshape(fonts, p, &p.text[bounds[i]..bounds[i + take]]));
+            current.push(slice(fonts, p, bounds[i], bounds[i + take]));
             filled += take;
             i += take;
             if filled == CHUNK {

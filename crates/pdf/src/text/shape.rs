@@ -185,7 +185,9 @@ impl Shaper {
                 } else {
                     order.windows(2).all(|w| w[0] < w[1])
                 };
-                if !in_order || used.iter().any(|u| !u) {
+                // (a vowel sign or other mark of an Indic script, drawn over its base, also
+                // breaks readers' word finding when it maps by itself)
+                if !in_order || used.iter().any(|u| !u) || !simple_script(key.script) {
                     complex = true;
                 }
                 // the characters no glyph is the own glyph of go, in order, to the glyphs

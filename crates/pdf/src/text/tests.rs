@@ -152,3 +152,237 @@ fn forced_breaks_and_no_break_spaces() {
     assert_eq!(text_of(&lines[0]), "a\u{a0}b c");
     assert_eq!(text_of(&lines[1]), "d");
 }
+
+/// Glyph ids and advances (font units) from HarfBuzz's own `hb-shape`, or `None` when it is
+/// not installed (a failure under `CI=true`).
+fn hb_shape(font: &[u8], text: &str) -> Option<Vec<(u16, i32, i32, i32)>> {
+    let dir = tempfile_dir();
+    let path = dir.join(format!("font-{}.ttf", font.len()));
+    std::fs::write(&path, font).expect("write font");
+    let out = match std::process::Command::new("hb-shape")
+        .args(["--no-glyph-names", "--no-clusters"])
+        .arg(&path)
+        .arg(text)
+        .output()
+    {
+        Ok(out) if out.status.success() => out,
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "hb-shape (libharfbuzz-bin) is required under CI=true"
+            );
+            eprintln!("skipping: hb-shape (libharfbuzz-bin) is not installed");
+            return None;
+        }
+    };
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let inner = line.trim_start_matches('[').trim_end_matches(']');
+    Some(
+        inner
+            .split('|')
+            .map(|g| {
+                let (head, adv) = g.split_once('+').expect("advance");
+                let (gid, offset) = head.split_once('@').unwrap_or((head, "0,0"));
+                let (dx, dy) = offset.split_once(',').expect("offset");
+                (
+                    gid.parse().expect("gid"),
+                    adv.parse().expect("advance"),
+                    dx.parse().expect("dx"),
+                    dy.parse().expect("dy"),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("postbook-hb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn shaping_matches_harfbuzz() {
+    use crate::text::shape::ShapeKey;
+    use unicode_script::Script;
+    let f = fonts();
+    let cases: [(&str, Script, bool, &str); 9] = [
+        ("office affluent", Script::Latin, false, "ligatures"),
+        ("AVATAR Toy WAVE", Script::Latin, false, "kerning"),
+        ("السلام عليكم", Script::Arabic, true, "Arabic joining"),
+        (
+            "می\u{200c}خواهم کتاب\u{200c}ها",
+            Script::Arabic,
+            true,
+            "Persian",
+        ),
+        ("בְּרֵאשִׁית בָּרָא", Script::Hebrew, true, "Hebrew points"),
+        (
+            "क्षत्रिय धर्म कार्य कि",
+            Script::Devanagari,
+            false,
+            "Devanagari conjuncts",
+        ),
+        ("ক্ষমা শ্রদ্ধা কি", Script::Bengali, false, "Bengali conjuncts"),
+        ("தமிழ் கொ", Script::Tamil, false, "Tamil"),
+        ("สวัสดีครับ", Script::Thai, false, "Thai"),
+    ];
+    for (text, script, rtl, what) in cases {
+        let face = Fonts::script_face(Style::Regular, script).unwrap_or(0);
+        let data = f.face(face);
+        let Some(expected) = hb_shape(data.bytes, text) else {
+            return;
+        };
+        let key = ShapeKey {
+            face: face as u16,
+            rtl,
+            script,
+            no_ligatures: false,
+        };
+        let shaped = f.shaper().shape(&f, key, text);
+        let got: Vec<(u16, i32, i32, i32)> = shaped
+            .glyphs
+            .iter()
+            .map(|g| {
+                (
+                    g.gid,
+                    (g.advance * data.upm).round() as i32,
+                    (g.dx * data.upm).round() as i32,
+                    (g.dy * data.upm).round() as i32,
+                )
+            })
+            .collect();
+        assert_eq!(got, expected, "{what}: {text}");
+    }
+}
+
+#[test]
+fn ligatures_and_their_text() {
+    let f = fonts();
+    let line = break_lines(&f, &[span("office")], 1e6, 1e6, Justify::Left, None).remove(0);
+    let p = &line.pieces[0];
+    // DejaVu Serif has an ffi ligature: fewer glyphs than letters, and the ligature glyph
+    // shows all three letters
+    assert!(p.glyphs.len() < 6, "{:?}", p.glyphs);
+    let shown: String = p
+        .glyphs
+        .iter()
+        .map(|g| &p.text[g.start as usize..g.end as usize])
+        .collect();
+    assert_eq!(shown, "office");
+    // code keeps its letters apart
+    let mut code = span("office");
+    code.style = Style::Mono;
+    let line = break_lines(&f, &[code], 1e6, 1e6, Justify::Left, None).remove(0);
+    assert_eq!(line.pieces[0].glyphs.len(), 6);
+}
+
+/// The pieces of a line, left to right, as text.
+fn visual(line: &Line) -> Vec<String> {
+    line.pieces.iter().map(|p| p.text.clone()).collect()
+}
+
+#[test]
+fn bidi_reorders_runs_for_display() {
+    let f = fonts();
+    let set = |t: &str| break_lines(&f, &[span(t)], 1e6, 1e6, Justify::Left, None).remove(0);
+    // a right-to-left paragraph: words from the right, numbers and Latin left to right inside
+    let line = set("שלום 123 עולם");
+    assert_eq!(visual(&line), ["עולם", "123", "שלום"]);
+    let line = set("אני אוהב WordPress מאוד");
+    assert_eq!(visual(&line), ["מאוד", "WordPress", "אוהב", "אני"]);
+    // two Latin words inside right-to-left text keep their own order
+    let line = set("שלום hello world שלום");
+    assert_eq!(visual(&line), ["שלום", "hello", "world", "שלום"]);
+    // a left-to-right paragraph with Hebrew inside: the Hebrew words run right to left
+    let line = set("the words שלום עולם here");
+    assert_eq!(visual(&line), ["the", "words", "עולם", "שלום", "here"]);
+    // Arabic with Persian digits stays right to left, the digits in their order
+    let line = set("سال ۱۴۰۳ بود");
+    assert_eq!(visual(&line), ["بود", "۱۴۰۳", "سال"]);
+    // the glyphs of a right-to-left piece are in visual order: the first letter rightmost
+    let p = &set("שלום").pieces[0];
+    let first = p.glyphs.last().expect("glyph");
+    assert_eq!(&p.text[first.start as usize..first.end as usize], "ש");
+}
+
+#[test]
+fn rtl_paragraphs_start_at_the_right() {
+    let f = fonts();
+    let lines = break_lines(&f, &[span("שלום עולם")], 300.0, 300.0, Justify::Left, None);
+    let line = &lines[0];
+    let right = line
+        .pieces
+        .iter()
+        .map(|p| p.x + p.width)
+        .fold(0.0, f32::max);
+    assert!((right - 300.0).abs() < 0.5, "ends at {right}");
+    // justified right-to-left lines fill the measure, the last line flush right
+    let text = "שלום עולם ".repeat(40);
+    let lines = break_lines(&f, &[span(&text)], 200.0, 200.0, Justify::Both, None);
+    assert!(lines.len() > 3);
+    for line in &lines {
+        let right = line
+            .pieces
+            .iter()
+            .map(|p| p.x + p.width)
+            .fold(0.0, f32::max);
+        assert!((right - 200.0).abs() < 0.5, "ends at {right}");
+    }
+}
+
+#[test]
+fn total_fit_is_no_looser_than_greedy() {
+    let f = fonts();
+    let dict = Standard::from_embedded(hyphenation::Language::EnglishUS).expect("dictionary");
+    let text = "In olden times when wishing still helped one, there lived a king whose \
+                daughters were all beautiful, but the youngest was so beautiful that the sun \
+                itself, which has seen so much, was astonished whenever it shone in her face. \
+                Close by the king's castle lay a great dark forest, and under an old lime-tree \
+                in the forest was a well, and when the day was very warm, the king's child went \
+                out into the forest and sat down by the side of the cool fountain.";
+    let worst = |lines: &[Line]| {
+        lines[..lines.len() - 1]
+            .iter()
+            .map(|l| {
+                let glyphs: f32 = l.pieces.iter().map(|p| p.width).sum();
+                let gaps = l.pieces.iter().filter(|p| p.space_after).count().max(1);
+                (l.width - glyphs) / gaps as f32
+            })
+            .fold(0.0, f32::max)
+    };
+    for width in [180.0, 240.0, 300.0] {
+        let best = break_lines(&f, &[span(text)], width, width, Justify::Both, Some(&dict));
+        let words = segment::words(&f, &[span(text)], false);
+        let greedy = linebreak::greedy(&f, words, width, width, Justify::Both, Some(&dict), false);
+        assert!(
+            worst(&best) <= worst(&greedy) + 0.01,
+            "{width}: total fit {} vs greedy {}",
+            worst(&best),
+            worst(&greedy)
+        );
+        for line in &best[..best.len() - 1] {
+            assert!((line.width - width).abs() < 0.5, "{width}: {}", line.width);
+        }
+    }
+}
+
+#[test]
+fn ten_thousand_short_paragraphs_in_linear_time() {
+    let f = fonts();
+    let para = "A short paragraph of a dozen words that wraps onto a second line here.";
+    let time = |n: usize| {
+        let started = std::time::Instant::now();
+        for _ in 0..n {
+            let lines = break_lines(&f, &[span(para)], 150.0, 150.0, Justify::Both, None);
+            assert!(lines.len() >= 2);
+        }
+        started.elapsed().as_secs_f64()
+    };
+    let small = time(1000);
+    let large = time(10_000);
+    assert!(
+        large < small * 20.0 + 0.5,
+        "1,000: {small}s, 10,000: {large}s"
+    );
+}
