@@ -111,61 +111,6 @@ fn keep(key: &str, bytes: Vec<u8>) -> &'static [u8] {
         .or_insert_with(|| Box::leak(bytes.into_boxed_slice()))
 }
 
-/// A bundled face for a script: (script, regular name, regular bytes, bold name, bold bytes).
-type ScriptFont = (
-    Script,
-    &'static str,
-    &'static [u8],
-    &'static str,
-    &'static [u8],
-);
-
-/// The bundled faces for scripts.
-const SCRIPT_FONTS: [ScriptFont; 6] = [
-    (
-        Script::Hebrew,
-        "NotoSerifHebrew",
-        include_bytes!("../fonts/NotoSerifHebrew-Regular.ttf"),
-        "NotoSerifHebrew-Bold",
-        include_bytes!("../fonts/NotoSerifHebrew-Bold.ttf"),
-    ),
-    (
-        Script::Arabic,
-        "NotoNaskhArabic",
-        include_bytes!("../fonts/NotoNaskhArabic-Regular.ttf"),
-        "NotoNaskhArabic-Bold",
-        include_bytes!("../fonts/NotoNaskhArabic-Bold.ttf"),
-    ),
-    (
-        Script::Devanagari,
-        "NotoSerifDevanagari",
-        include_bytes!("../fonts/NotoSerifDevanagari-Regular.ttf"),
-        "NotoSerifDevanagari-Bold",
-        include_bytes!("../fonts/NotoSerifDevanagari-Bold.ttf"),
-    ),
-    (
-        Script::Bengali,
-        "NotoSerifBengali",
-        include_bytes!("../fonts/NotoSerifBengali-Regular.ttf"),
-        "NotoSerifBengali-Bold",
-        include_bytes!("../fonts/NotoSerifBengali-Bold.ttf"),
-    ),
-    (
-        Script::Tamil,
-        "NotoSerifTamil",
-        include_bytes!("../fonts/NotoSerifTamil-Regular.ttf"),
-        "NotoSerifTamil-Bold",
-        include_bytes!("../fonts/NotoSerifTamil-Bold.ttf"),
-    ),
-    (
-        Script::Thai,
-        "NotoSerifThai",
-        include_bytes!("../fonts/NotoSerifThai-Regular.ttf"),
-        "NotoSerifThai-Bold",
-        include_bytes!("../fonts/NotoSerifThai-Bold.ttf"),
-    ),
-];
-
 /// Index of the first script face in [`Fonts::faces`]: after the five styles and DejaVu Sans.
 const FIRST_SCRIPT_FACE: usize = 6;
 
@@ -195,30 +140,22 @@ impl Fonts {
     /// The bundled family, then `extra` font files (`--font`); `system` allows fonts found on
     /// the machine as a last resort.
     pub fn new(extra: Vec<(String, Vec<u8>)>, system: bool) -> Result<Fonts, String> {
-        let bundled: [(&str, &'static [u8]); 6] = [
-            ("DejaVuSerif", dejavu::serif::regular()),
-            ("DejaVuSerif-Bold", dejavu::serif::bold()),
-            ("DejaVuSerif-Italic", dejavu::serif::italic()),
-            ("DejaVuSerif-BoldItalic", dejavu::serif::bold_italic()),
-            ("DejaVuSansMono", dejavu::sans_mono::regular()),
-            ("DejaVuSans", dejavu::sans::regular()),
-        ];
         let mut faces = Vec::new();
         let load = |name: &str, bytes: &'static [u8]| {
             Face::from_static(name, bytes)
                 .map(Rc::new)
                 .ok_or_else(|| format!("the bundled font {name} cannot be read"))
         };
-        for (name, bytes) in bundled {
-            faces.push(load(name, bytes)?);
+        for f in postbook_fonts::dejavu() {
+            faces.push(load(f.name, f.bytes)?);
         }
-        for (_, regular, rbytes, bold, bbytes) in SCRIPT_FONTS {
-            faces.push(load(regular, rbytes)?);
-            faces.push(load(bold, bbytes)?);
+        for (_, regular, bold) in postbook_fonts::SCRIPTS {
+            faces.push(load(regular.name, regular.bytes)?);
+            faces.push(load(bold.name, bold.bytes)?);
         }
         // the script faces (regular) come first for characters of their scripts, then DejaVu
         // Sans, which covers many symbols
-        let mut fallbacks: Vec<usize> = (0..SCRIPT_FONTS.len())
+        let mut fallbacks: Vec<usize> = (0..postbook_fonts::SCRIPTS.len())
             .map(|i| FIRST_SCRIPT_FACE + 2 * i)
             .collect();
         fallbacks.insert(0, 5);
@@ -278,7 +215,9 @@ impl Fonts {
 
     /// The bundled face for a script, in the style's weight, when postbook bundles one.
     pub fn script_face(style: Style, script: Script) -> Option<usize> {
-        let i = SCRIPT_FONTS.iter().position(|(s, ..)| *s == script)?;
+        let i = postbook_fonts::SCRIPTS
+            .iter()
+            .position(|(s, ..)| *s == script)?;
         Some(FIRST_SCRIPT_FACE + 2 * i + usize::from(style.is_bold()))
     }
 

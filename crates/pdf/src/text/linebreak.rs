@@ -99,6 +99,25 @@ fn fit_split(
     if best.is_some() {
         return best;
     }
+    // between the words of a script written without spaces
+    let advances: Vec<f32> = word.pieces.iter().flat_map(char_advances).collect();
+    let mut acc = 0.0f32;
+    let mut at = 0usize;
+    let mut fit = None;
+    for &b in &word.breaks {
+        acc += advances[at.min(advances.len())..b.min(advances.len())]
+            .iter()
+            .sum::<f32>();
+        at = b;
+        if acc <= room {
+            fit = Some(b);
+        } else {
+            break;
+        }
+    }
+    if let Some(b) = fit {
+        return Some(split_word(fonts, word, b, ""));
+    }
     // words that fit on a line of their own are not broken elsewhere: text extraction would
     // take a hyphen at the line's end for a soft one and join the halves
     if word.width <= line_width {
@@ -272,7 +291,11 @@ pub(crate) fn total_fit(
         return Some(Vec::new());
     }
     let narrow = width.min(first_width);
-    if words.iter().any(|w| w.width > narrow) || words.len() > 200_000 {
+    if words
+        .iter()
+        .any(|w| w.width > narrow && w.breaks.is_empty())
+        || words.len() > 200_000
+    {
         return None;
     }
     let natural: f32 = words.iter().map(|w| w.width + w.space).sum();
@@ -295,11 +318,14 @@ pub(crate) fn total_fit(
         })
     };
     for (i, w) in words.iter().enumerate() {
-        let points = if w.pieces.iter().all(|p| p.level == 0) {
+        let mut points = if w.pieces.iter().all(|p| p.level == 0) {
             hyphen_points(&w.text(), dict)
         } else {
             Vec::new()
         };
+        points.extend(w.breaks.iter().map(|&at| Point { at, hyphen: false }));
+        points.sort_by_key(|p| p.at);
+        points.dedup_by_key(|p| p.at);
         if points.is_empty() {
             elems.push(Elem::Box { width: w.width });
         } else {
@@ -310,8 +336,8 @@ pub(crate) fn total_fit(
                 elems.push(Elem::Box { width: part });
                 elems.push(Elem::Penalty {
                     width: if p.hyphen { hyphen_width(w) } else { 0.0 },
-                    cost: HYPHEN_PENALTY,
-                    flagged: true,
+                    cost: if p.hyphen { HYPHEN_PENALTY } else { 0.0 },
+                    flagged: p.hyphen,
                     word: i,
                     at: p.at,
                     hyphen: p.hyphen,

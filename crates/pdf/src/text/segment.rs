@@ -18,6 +18,10 @@ pub(crate) struct Word {
     pub space: f32,
     /// A forced break follows.
     pub hard_break: bool,
+    /// Where the word may be broken without a hyphen (after so many characters): between the
+    /// words of Thai, Lao, Khmer and Burmese, which have no spaces, and between Chinese and
+    /// Japanese characters (UAX #14 with dictionaries).
+    pub breaks: Vec<usize>,
 }
 
 impl Word {
@@ -27,6 +31,32 @@ impl Word {
             width: 0.0,
             space: 0.0,
             hard_break: false,
+            breaks: Vec::new(),
+        }
+    }
+
+    /// Finds the word's break opportunities, when it has characters of a script written
+    /// without spaces.
+    fn find_breaks(&mut self) {
+        if !self
+            .pieces
+            .iter()
+            .any(|p| p.text.chars().any(written_without_spaces))
+        {
+            return;
+        }
+        let text = self.text();
+        let segmenter = icu_segmenter::LineSegmenter::new_dictionary(Default::default());
+        let mut chars = 0;
+        let mut last = 0;
+        let n = text.len();
+        for b in segmenter.segment_str(&text) {
+            if b == 0 || b >= n {
+                continue;
+            }
+            chars += text[last..b].chars().count();
+            last = b;
+            self.breaks.push(chars);
         }
     }
 
@@ -51,6 +81,14 @@ pub(crate) fn base_rtl(spans: &[Span], default: bool) -> bool {
         }
     }
     default
+}
+
+/// Characters of scripts written without spaces between words.
+fn written_without_spaces(c: char) -> bool {
+    matches!(c as u32,
+        0x0E00..=0x0EFF | 0x1000..=0x109F | 0x1780..=0x17FF | 0x19E0..=0x19FF
+        | 0x3000..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF
+        | 0xFF00..=0xFFEF)
 }
 
 fn is_rtl_char(c: char) -> bool {
@@ -161,6 +199,9 @@ pub(crate) fn words(fonts: &Fonts, spans: &[Span], rtl: bool) -> Vec<Word> {
     }
     if !current.pieces.is_empty() || current.hard_break {
         words.push(current);
+    }
+    for w in &mut words {
+        w.find_breaks();
     }
     words
 }
@@ -401,12 +442,19 @@ pub(crate) fn split_word(fonts: &Fonts, word: &Word, at: usize, suffix: &str) ->
             pieces: first,
             space: 0.0,
             hard_break: false,
+            breaks: word.breaks.iter().copied().filter(|&b| b < at).collect(),
         },
         Word {
             width: width(&second),
             pieces: second,
             space: word.space,
             hard_break: word.hard_break,
+            breaks: word
+                .breaks
+                .iter()
+                .filter(|&&b| b > at)
+                .map(|b| b - at)
+                .collect(),
         },
     )
 }
@@ -425,6 +473,7 @@ pub(crate) fn chop_long_word(fonts: &Fonts, word: Word) -> Vec<Word> {
         pieces,
         space: 0.0,
         hard_break: false,
+        breaks: Vec::new(),
     };
     let mut out = Vec::new();
     let mut current: Vec<Piece> = Vec::new();

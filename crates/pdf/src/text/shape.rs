@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use rustybuzz::{Direction, Feature, Language, UnicodeBuffer};
+use rustybuzz::{Direction, Feature, Language, ShapePlan, UnicodeBuffer};
 use unicode_script::Script;
 
 use crate::fonts::Fonts;
@@ -59,10 +59,15 @@ pub struct Shaped {
     pub complex: bool,
 }
 
+/// What a shape plan is made for: face, right to left, script, ligatures off.
+type PlanKey = (u16, bool, Option<rustybuzz::Script>, bool);
+
 /// The shaper with its cache.
 pub struct Shaper {
     language: Option<Language>,
     cache: RefCell<HashMap<ShapeKey, HashMap<Box<str>, Shaped>>>,
+    /// Shape plans (the features and lookups for a face, direction and script), made once.
+    plans: RefCell<HashMap<PlanKey, Rc<ShapePlan>>>,
     cached: std::cell::Cell<usize>,
 }
 
@@ -75,6 +80,7 @@ impl Shaper {
         Shaper {
             language: language.parse::<Language>().ok(),
             cache: RefCell::new(HashMap::new()),
+            plans: RefCell::new(HashMap::new()),
             cached: std::cell::Cell::new(0),
         }
     }
@@ -119,7 +125,28 @@ impl Shaper {
         } else {
             Vec::new()
         };
-        let out = rustybuzz::shape(&face.shaper, &features, buffer);
+        let plan_key = (
+            key.face,
+            buffer.direction() == Direction::RightToLeft,
+            Some(buffer.script()),
+            key.no_ligatures,
+        );
+        let plan = {
+            let mut plans = self.plans.borrow_mut();
+            plans
+                .entry(plan_key)
+                .or_insert_with(|| {
+                    Rc::new(ShapePlan::new(
+                        &face.shaper,
+                        buffer.direction(),
+                        Some(buffer.script()),
+                        self.language.as_ref(),
+                        &features,
+                    ))
+                })
+                .clone()
+        };
+        let out = rustybuzz::shape_with_plan(&face.shaper, &plan, buffer);
         let upm = face.upm;
         let infos = out.glyph_infos();
         let positions = out.glyph_positions();

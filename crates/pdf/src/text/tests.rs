@@ -386,3 +386,38 @@ fn ten_thousand_short_paragraphs_in_linear_time() {
         "1,000: {small}s, 10,000: {large}s"
     );
 }
+
+#[test]
+fn thai_and_chinese_break_between_words() {
+    let f = fonts();
+    // Thai has no spaces between words: lines end between dictionary words
+    let thai = "ภาษาไทยเป็นภาษาที่ไม่มีการเว้นวรรคระหว่างคำและต้องใช้พจนานุกรมในการตัดคำ";
+    let lines = break_lines(&f, &[span(thai)], 120.0, 120.0, Justify::Left, None);
+    assert!(lines.len() >= 3, "{} lines", lines.len());
+    let joined: String = lines
+        .iter()
+        .map(|l| l.pieces.iter().map(|p| p.text.as_str()).collect::<String>())
+        .collect();
+    assert_eq!(joined, thai, "nothing lost or added");
+    for line in &lines {
+        assert!(line.width <= 120.5, "{}", line.width);
+    }
+    let first: String = lines[0].pieces.iter().map(|p| p.text.as_str()).collect();
+    // the segmenter's own words: the first line ends where one of them does
+    let segmenter = icu_segmenter::LineSegmenter::new_dictionary(Default::default());
+    let ends: Vec<usize> = segmenter.segment_str(thai).collect();
+    assert!(ends.contains(&first.len()), "{first:?} ends inside a word");
+    // no hyphen is added
+    assert!(!first.ends_with('-'));
+    // Chinese breaks between characters, never before a closing mark
+    let zh = "中文没有空格，每个字之间都可以换行。这是一个很长的句子，用来测试换行。";
+    let lines = break_lines(&f, &[span(zh)], 60.0, 60.0, Justify::Both, None);
+    assert!(lines.len() >= 3);
+    for line in &lines[1..] {
+        let text: String = line.pieces.iter().map(|p| p.text.as_str()).collect();
+        assert!(
+            !text.starts_with(['，', '。']),
+            "{text:?} starts with a closing mark"
+        );
+    }
+}
