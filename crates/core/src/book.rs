@@ -205,7 +205,9 @@ pub fn heading_ids(blocks: &[Block]) -> HashSet<String> {
                 Block::BulletList(items) | Block::OrderedList { items, .. } => {
                     items.iter().for_each(|i| walk(i, ids))
                 }
-                Block::Quote { blocks, .. } | Block::Div { blocks, .. } => walk(blocks, ids),
+                Block::Quote { blocks, .. }
+                | Block::Div { blocks, .. }
+                | Block::Scoped { blocks, .. } => walk(blocks, ids),
                 _ => {}
             }
         }
@@ -273,9 +275,9 @@ fn unique_heading_ids(blocks: &mut [Block], used: &mut UsedIds) {
                     }
                 }
             }
-            Block::Quote { blocks, .. } | Block::Div { blocks, .. } => {
-                unique_heading_ids(blocks, used)
-            }
+            Block::Quote { blocks, .. }
+            | Block::Div { blocks, .. }
+            | Block::Scoped { blocks, .. } => unique_heading_ids(blocks, used),
             Block::Table(t) => {
                 for row in t.head.iter_mut().chain(&mut t.body).chain(&mut t.foot) {
                     for cell in row {

@@ -125,6 +125,15 @@ pub fn dump_blocks(blocks: &[Block], depth: usize, out: &mut String) {
                 let _ = writeln!(out, "{pad}Div .{class}");
                 dump_blocks(blocks, depth + 1, out);
             }
+            Block::Scoped { lang, rtl, blocks } => {
+                let dir = match rtl {
+                    Some(true) => " rtl",
+                    Some(false) => " ltr",
+                    None => "",
+                };
+                let _ = writeln!(out, "{pad}Scoped {}{dir}", lang.as_deref().unwrap_or("-"));
+                dump_blocks(blocks, depth + 1, out);
+            }
             Block::Raw { format, text } => {
                 let _ = writeln!(out, "{pad}Raw {format} {text:?}");
             }

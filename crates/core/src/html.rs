@@ -104,6 +104,28 @@ fn is_dropped(name: &str) -> bool {
 }
 
 /// Elements that make blocks of their own.
+/// The language and direction a block element gives its content (`lang`, `xml:lang`,
+/// `dir="rtl"` or `"ltr"`), when it gives either.
+fn scope_of(e: &scraper::node::Element) -> Option<(Option<String>, Option<bool>)> {
+    let lang = e
+        .attr("lang")
+        .or_else(|| e.attr("xml:lang"))
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty()
+                && l.len() <= 35
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .map(str::to_string);
+    let rtl = match e.attr("dir").map(|d| d.trim().to_ascii_lowercase()) {
+        Some(d) if d == "rtl" => Some(true),
+        Some(d) if d == "ltr" => Some(false),
+        _ => None,
+    };
+    (lang.is_some() || rtl.is_some()).then_some((lang, rtl))
+}
+
 fn is_block(name: &str) -> bool {
     matches!(
         name,
@@ -286,7 +308,19 @@ impl Walker {
                     return;
                 }
                 if is_block(name) {
-                    self.block_element(node, b, depth);
+                    match scope_of(e) {
+                        Some((lang, rtl)) => {
+                            // the element's language or direction scopes what it holds
+                            b.flush();
+                            let mut inner = Builder::new(b.tight);
+                            self.block_element(node, &mut inner, depth);
+                            let blocks = inner.finish();
+                            if !blocks.is_empty() {
+                                b.push(Block::Scoped { lang, rtl, blocks });
+                            }
+                        }
+                        None => self.block_element(node, b, depth),
+                    }
                 } else if name == "math" {
                     b.pending.push(math(node));
                 } else if has_block_descendant(node) {
@@ -1722,6 +1756,49 @@ mod tests {
                 Inline::Emph(vec![text("more")])
             ]
         );
+    }
+
+    #[test]
+    fn language_and_direction_scope_their_blocks() {
+        let blocks = html_to_blocks(
+            "<p>English</p><p dir=\"rtl\" lang=\"he\">שלום</p>\
+             <div dir=\"ltr\"><p>one</p><p>two</p></div><p dir=\"auto\">x</p>\
+             <blockquote lang=\"fa-IR\"><p>سلام</p></blockquote>",
+        );
+        assert_eq!(blocks.len(), 5, "{blocks:#?}");
+        assert_eq!(blocks[0], Block::Paragraph(vec![text("English")]));
+        assert_eq!(
+            blocks[1],
+            Block::Scoped {
+                lang: Some("he".into()),
+                rtl: Some(true),
+                blocks: vec![Block::Paragraph(vec![text("שלום")])],
+            }
+        );
+        match &blocks[2] {
+            Block::Scoped {
+                lang: None,
+                rtl: Some(false),
+                blocks,
+            } => assert_eq!(blocks.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        // dir="auto" says nothing
+        assert_eq!(blocks[3], Block::Paragraph(vec![text("x")]));
+        match &blocks[4] {
+            Block::Scoped {
+                lang: Some(l),
+                rtl: None,
+                blocks,
+            } => {
+                assert_eq!(l, "fa-IR");
+                assert!(matches!(blocks[0], Block::Quote { .. }));
+            }
+            other => panic!("{other:?}"),
+        }
+        // a language tag that is not one is ignored
+        let blocks = html_to_blocks("<p lang=\"<script>\">x</p>");
+        assert_eq!(blocks, vec![Block::Paragraph(vec![text("x")])]);
     }
 
     #[test]

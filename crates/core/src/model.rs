@@ -117,7 +117,7 @@ pub fn walk<'a>(blocks: &'a [Block], f: &mut dyn FnMut(Visit<'a>)) {
                 }
             }
             Block::Footnotes(notes) => notes.iter().for_each(|n| walk(&n.blocks, f)),
-            Block::Div { blocks, .. } => walk(blocks, f),
+            Block::Div { blocks, .. } | Block::Scoped { blocks, .. } => walk(blocks, f),
             Block::Code { .. } | Block::Rule | Block::Raw { .. } => {}
         }
     }
@@ -379,6 +379,18 @@ pub enum Block {
         /// What the container is (`gallery`, `details`, `embed`, `media`, …); may be empty.
         class: String,
         /// Its blocks.
+        blocks: Vec<Block>,
+    },
+    /// Blocks whose element says their language or direction (`lang`, `dir="rtl"` or
+    /// `dir="ltr"` on a `<p>`, `<div>`, `<blockquote>` …): exporters keep them, and set the
+    /// blocks' paragraphs in that direction.
+    Scoped {
+        /// The BCP 47 tag, when given.
+        lang: Option<String>,
+        /// `Some(true)` for right to left, `Some(false)` for left to right, `None` when not
+        /// given (or `auto`).
+        rtl: Option<bool>,
+        /// The blocks.
         blocks: Vec<Block>,
     },
     /// Content that has no place in the model (kept for exporters to drop or pass through).
@@ -744,7 +756,9 @@ fn collect_blocks_text(blocks: &[Block], parts: &mut Vec<String>) {
                     collect_blocks_text(&note.blocks, parts);
                 }
             }
-            Block::Div { blocks, .. } => collect_blocks_text(blocks, parts),
+            Block::Div { blocks, .. } | Block::Scoped { blocks, .. } => {
+                collect_blocks_text(blocks, parts)
+            }
             Block::Rule | Block::Raw { .. } => {}
         }
     }

@@ -543,7 +543,9 @@ fn collect_footnote_defs(blocks: &[Block], out: &mut Vec<String>) {
     for b in blocks {
         match b {
             Block::Footnotes(notes) => out.extend(notes.iter().map(|n| n.id.clone())),
-            Block::Div { blocks, .. } => collect_footnote_defs(blocks, out),
+            Block::Div { blocks, .. } | Block::Scoped { blocks, .. } => {
+                collect_footnote_defs(blocks, out)
+            }
             _ => {}
         }
     }

@@ -356,10 +356,20 @@ impl<'a> ChapterWriter<'a> {
         collect_notes(&chapter.blocks, &mut self.notes);
         self.notes_defined = self.notes.iter().map(|n| n.id.clone()).collect();
         let title_text = meta.title_text();
+        // the post's language, else the one its script shows when that is not the book's
+        // (a Hebrew post in an English blog), else the book's
         let lang = meta
             .language
             .as_deref()
             .map(crate::language_tag)
+            .or_else(|| {
+                let detected = postbook_core::lang::detect([
+                    meta.title_text(),
+                    postbook_core::model::blocks_text(&chapter.blocks),
+                ])?;
+                let primary = lang.split('-').next().unwrap_or("");
+                (detected != primary).then(|| detected.to_string())
+            })
             .unwrap_or_else(|| lang.to_string());
         let mut out = document_start(&title_text, &lang, Some("bodymatter"));
         let _ = writeln!(
@@ -547,6 +557,22 @@ impl<'a> ChapterWriter<'a> {
                     } else {
                         let _ = write!(out, "<div class=\"{class}\">\n{inner}</div>\n");
                     }
+                }
+            }
+            Block::Scoped { lang, rtl, blocks } => {
+                let inner = self.blocks(blocks, false);
+                if !inner.trim().is_empty() {
+                    out.push_str("<div");
+                    if let Some(lang) = lang {
+                        let tag = esc(&crate::language_tag(lang));
+                        let _ = write!(out, " lang=\"{tag}\" xml:lang=\"{tag}\"");
+                    }
+                    match rtl {
+                        Some(true) => out.push_str(" dir=\"rtl\""),
+                        Some(false) => out.push_str(" dir=\"ltr\""),
+                        None => {}
+                    }
+                    let _ = write!(out, ">\n{inner}</div>\n");
                 }
             }
             Block::Raw { .. } => {}
@@ -818,7 +844,9 @@ fn collect_notes(blocks: &[Block], notes: &mut Vec<Footnote>) {
                     }
                 }
             }
-            Block::Div { blocks, .. } | Block::Quote { blocks, .. } => collect_notes(blocks, notes),
+            Block::Div { blocks, .. }
+            | Block::Quote { blocks, .. }
+            | Block::Scoped { blocks, .. } => collect_notes(blocks, notes),
             _ => {}
         }
     }
@@ -847,7 +875,7 @@ pub fn headings(blocks: &[Block]) -> Vec<(u8, String, String)> {
                 Block::Heading { level, id, content } => {
                     list.push((*level, id.clone(), clean_text(&inlines_text(content))))
                 }
-                Block::Div { blocks, .. } => walk(blocks, list),
+                Block::Div { blocks, .. } | Block::Scoped { blocks, .. } => walk(blocks, list),
                 _ => {}
             }
         }

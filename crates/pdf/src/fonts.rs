@@ -126,6 +126,8 @@ pub struct Fonts {
     cache: RefCell<HashMap<(Style, char), (usize, u16)>>,
     shaper: Shaper,
     rtl_default: bool,
+    /// The direction every paragraph takes, inside a right-to-left chapter.
+    direction: std::cell::Cell<Option<bool>>,
 }
 
 /// Fonts found on the machine, in a stable order (by path), read when first needed.
@@ -175,6 +177,7 @@ impl Fonts {
             cache: RefCell::new(HashMap::new()),
             shaper: Shaper::new(""),
             rtl_default: false,
+            direction: std::cell::Cell::new(None),
         })
     }
 
@@ -195,6 +198,18 @@ impl Fonts {
     /// Whether a paragraph with no strong character runs right to left.
     pub fn rtl_default(&self) -> bool {
         self.rtl_default
+    }
+
+    /// The direction of every paragraph set until it is changed again (`None`: each its own,
+    /// from its first strong character): a right-to-left chapter's paragraphs all run right
+    /// to left, as in a document with `dir="rtl"`.
+    pub fn set_direction(&self, rtl: Option<bool>) {
+        self.direction.set(rtl);
+    }
+
+    /// The direction set for every paragraph, if any.
+    pub fn direction(&self) -> Option<bool> {
+        self.direction.get()
     }
 
     /// The face with this index.

@@ -243,6 +243,7 @@ impl<'a> ChapterLayout<'a> {
     /// The chapter's items: a page break, title, byline, body, notes.
     pub fn chapter(&mut self, chapter: &Chapter) -> Vec<Item> {
         self.rtl = chapter_rtl(chapter, &self.book.meta.language);
+        self.fonts.set_direction(self.rtl.then_some(true));
         let size = self.geo.size;
         let width = self.geo.text_w();
         let mut out = vec![Item::new(Kind::PageBreak, 0.0)];
@@ -310,6 +311,7 @@ impl<'a> ChapterLayout<'a> {
         out.push(Item::gap(size * 1.5));
         self.blocks(&chapter.blocks, 0.0, &[], &mut out);
         self.notes_section(&mut out);
+        self.fonts.set_direction(None);
         if self.rtl {
             for item in &mut out {
                 item.mirror = true;
@@ -795,6 +797,17 @@ impl<'a> ChapterLayout<'a> {
                 self.gallery(blocks, x, bars, out, size)
             }
             Block::Div { blocks, .. } => self.blocks_sized(blocks, x, bars, out, size),
+            Block::Scoped { lang, rtl, blocks } => {
+                // the direction the content gives its paragraphs: its `dir`, else that of its
+                // language
+                let outer = self.fonts.direction();
+                let dir = rtl.or_else(|| lang.as_deref().map(postbook_core::lang::is_rtl));
+                if dir.is_some() {
+                    self.fonts.set_direction(dir);
+                }
+                self.blocks_sized(blocks, x, bars, out, size);
+                self.fonts.set_direction(outer);
+            }
             Block::Raw { .. } => {}
         }
     }
@@ -844,6 +857,14 @@ impl<'a> ChapterLayout<'a> {
     }
 
     fn code(&mut self, text: &str, x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32) {
+        // code runs left to right, in a right-to-left chapter too
+        let direction = self.fonts.direction();
+        self.fonts.set_direction(Some(false));
+        self.code_lines(text, x, bars, out, size);
+        self.fonts.set_direction(direction);
+    }
+
+    fn code_lines(&mut self, text: &str, x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32) {
         let csize = size * 0.82;
         let width = self.geo.text_w() - x;
         let pad = csize * 0.6;
@@ -1576,6 +1597,74 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The text lines of a layout: (its pieces' text left to right, where its ink starts and
+    /// ends, mirrored).
+    fn lines_of(items: &[Item]) -> Vec<(String, f32, f32, bool)> {
+        items
+            .iter()
+            .filter_map(|i| match &i.kind {
+                Kind::Text { line, .. } if !line.pieces.is_empty() => Some((
+                    line.pieces
+                        .iter()
+                        .map(|p| p.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    line.pieces.iter().map(|p| p.x).fold(f32::MAX, f32::min),
+                    line.pieces
+                        .iter()
+                        .map(|p| p.x + p.width)
+                        .fold(0.0, f32::max),
+                    i.mirror,
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn direction_from_the_content_its_language_or_its_script() {
+        let p = |t: &str| Block::Paragraph(vec![Inline::Text(t.into())]);
+        let items = layout_of(vec![
+            p("Left to right."),
+            Block::Scoped {
+                lang: None,
+                rtl: Some(true),
+                blocks: vec![p("Set from the right.")],
+            },
+            Block::Scoped {
+                lang: Some("he".into()),
+                rtl: None,
+                blocks: vec![p("Hebrew by its language.")],
+            },
+        ]);
+        let lines = lines_of(&items);
+        let find = |start: &str| {
+            lines
+                .iter()
+                .find(|l| l.0.contains(start))
+                .unwrap_or_else(|| panic!("{start}: {lines:?}"))
+                .clone()
+        };
+        let width = 300.0;
+        assert!(find("Left").1 < 1.0, "starts at the left");
+        // the full stop of a left-to-right sentence in a right-to-left paragraph goes to its
+        // left end, as a reader of such a paragraph expects
+        assert!(
+            find("Set from").0.starts_with('.'),
+            "{:?}",
+            find("Set from")
+        );
+        // a paragraph with dir="rtl", or in a right-to-left language, ends at the right
+        let rtl = find("Set from");
+        assert!((rtl.2 - width).abs() < 0.5, "{rtl:?}");
+        let he = find("Hebrew by");
+        assert!((he.2 - width).abs() < 0.5, "{he:?}");
+        assert!(!rtl.3, "an English chapter is not mirrored");
+        // a chapter in Hebrew is mirrored: markers and bars on the right
+        let items = layout_of(vec![Block::BulletList(vec![vec![p("שלום עולם")]])]);
+        assert!(items.iter().all(|i| i.mirror));
     }
 
     #[test]

@@ -1390,7 +1390,9 @@ fn collect_headings(blocks: &[postbook_core::model::Block]) -> Vec<(u8, String, 
                 id.clone(),
                 postbook_core::model::inlines_text(content),
             )),
-            Block::Div { blocks, .. } => out.extend(collect_headings(blocks)),
+            Block::Div { blocks, .. } | Block::Scoped { blocks, .. } => {
+                out.extend(collect_headings(blocks))
+            }
             _ => {}
         }
     }

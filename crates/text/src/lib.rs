@@ -511,7 +511,7 @@ impl ChapterWriter {
                 self.notes.extend(notes.iter().cloned());
                 Vec::new()
             }
-            Block::Div { blocks, .. } => self.blocks(blocks, width),
+            Block::Div { blocks, .. } | Block::Scoped { blocks, .. } => self.blocks(blocks, width),
             Block::Raw { .. } => Vec::new(),
         }
     }

@@ -129,7 +129,9 @@ pub fn break_lines(
     justify: Justify,
     dict: Option<&Standard>,
 ) -> Vec<Line> {
-    let rtl = segment::base_rtl(spans, fonts.rtl_default());
+    let rtl = fonts
+        .direction()
+        .unwrap_or_else(|| segment::base_rtl(spans, fonts.rtl_default()));
     let words = segment::words(fonts, spans, rtl);
     let mut lines = if justify == Justify::Both {
         linebreak::total_fit(fonts, &words, width, first_width, dict, rtl)
