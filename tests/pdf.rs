@@ -277,3 +277,51 @@ fn fallback_fonts_and_missing_characters() {
     let text = pdf_text(&pdf);
     assert!(text.contains("日本語の文章"), "{text}");
 }
+
+/// Justified lines at A5, on the seed post and on the longest fixture book, measured by the
+/// shared `loose_lines.py` (word spaces read back with `pdftotext -bbox-layout`): at most 15 %
+/// of them stretched past 1.5 times the natural space and 3 % past twice it.
+#[test]
+fn justified_lines_are_seldom_loose() {
+    if !tools() {
+        return;
+    }
+    let script = fixtures().join("../../shared/tools/loose_lines.py");
+    if !script.exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{} is required under CI=true",
+            script.display()
+        );
+        eprintln!("skipping: {} is not there", script.display());
+        return;
+    }
+    for input in [
+        "rest/samples/seed-post-9325.json",
+        "rest/samples/gutenberg-posts-embed.json",
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pdf = dir.path().join("book.pdf");
+        convert(&fixture(input), &pdf, &["--page-size", "a5"]);
+        let out = std::process::Command::new("python3")
+            .arg(&script)
+            .arg(&pdf)
+            .output()
+            .expect("python3");
+        let report = String::from_utf8_lossy(&out.stdout).into_owned();
+        let field = |name: &str| -> f64 {
+            report
+                .split_whitespace()
+                .find_map(|f| f.strip_prefix(name))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{input}: no {name} in {report:?}"))
+        };
+        let justified = field("justified=");
+        assert!(
+            justified >= 50.0,
+            "{input}: only {justified} justified lines: {report}"
+        );
+        assert!(field("loose=") <= 0.15, "{input}: {report}");
+        assert!(field("very_loose=") <= 0.03, "{input}: {report}");
+    }
+}

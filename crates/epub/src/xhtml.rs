@@ -329,6 +329,8 @@ pub struct ChapterWriter<'a> {
     note_refs: HashMap<String, usize>,
     notes: Vec<Footnote>,
     in_link: bool,
+    /// The chapter runs right to left (its code blocks are marked left to right).
+    rtl: bool,
     /// Images that were named but not embedded.
     pub missing_images: usize,
 }
@@ -340,6 +342,7 @@ impl<'a> ChapterWriter<'a> {
             refs,
             index,
             link_base: None,
+            rtl: false,
             notes_defined: HashSet::new(),
             note_numbers: HashMap::new(),
             note_refs: HashMap::new(),
@@ -371,6 +374,7 @@ impl<'a> ChapterWriter<'a> {
                 (detected != primary).then(|| detected.to_string())
             })
             .unwrap_or_else(|| lang.to_string());
+        self.rtl = postbook_core::lang::is_rtl(&lang);
         let mut out = document_start(&title_text, &lang, Some("bodymatter"));
         let _ = writeln!(
             out,
@@ -538,7 +542,10 @@ impl<'a> ChapterWriter<'a> {
                     .filter(|c| !c.is_empty())
                     .map(|c| format!(" class=\"language-{c}\""))
                     .unwrap_or_default();
-                let _ = writeln!(out, "<pre><code{class}>{}</code></pre>", esc(text));
+                // code runs left to right in a right-to-left chapter too (EPUB style sheets
+                // may not set `direction`)
+                let dir = if self.rtl { " dir=\"ltr\"" } else { "" };
+                let _ = writeln!(out, "<pre{dir}><code{class}>{}</code></pre>", esc(text));
             }
             Block::LineBlock(lines) => {
                 let rendered: Vec<String> = lines.iter().map(|l| self.inlines(l)).collect();

@@ -626,6 +626,219 @@ mod tests {
     use super::*;
     use hyphenation::Load;
 
+    /// The demerits of breaking `elems` at `breaks`, worked out line by line from the
+    /// definitions (`None` when a line is infeasible at `tolerance`).
+    fn reference_demerits(
+        elems: &[Elem],
+        breaks: &[usize],
+        width: f32,
+        first: f32,
+        tolerance: f32,
+    ) -> Option<f32> {
+        let (mut start, mut total, mut prev_fitness, mut prev_flagged) =
+            (0usize, 0.0f32, 1u8, false);
+        for (line, &b) in breaks.iter().enumerate() {
+            let limit = if line == 0 { first } else { width };
+            let (mut w, mut st, mut sh) = (0.0f32, 0.0f32, 0.0f32);
+            for e in &elems[start..b] {
+                match *e {
+                    Elem::Box { width } => {
+                        w += width;
+                        st += width * EXPANSION;
+                        sh += width * EXPANSION;
+                    }
+                    Elem::Glue {
+                        width,
+                        stretch,
+                        shrink,
+                        ..
+                    } => {
+                        w += width;
+                        st += stretch;
+                        sh += shrink;
+                    }
+                    Elem::Penalty { .. } => {}
+                }
+            }
+            let (cost, flagged, forced) = match elems[b] {
+                Elem::Penalty {
+                    width,
+                    cost,
+                    flagged,
+                    ..
+                } => {
+                    w += width;
+                    (cost, flagged, cost <= FORCED)
+                }
+                _ => (0.0, false, false),
+            };
+            let ratio = if w < limit {
+                if st > 0.0 {
+                    (limit - w) / st
+                } else {
+                    f32::INFINITY
+                }
+            } else if w > limit {
+                if sh > 0.0 {
+                    (limit - w) / sh
+                } else {
+                    f32::NEG_INFINITY
+                }
+            } else {
+                0.0
+            };
+            if !(ratio >= -1.0 && ratio <= tolerance) {
+                return None;
+            }
+            let badness = (100.0 * ratio.abs().powi(3)).min(10_000.0);
+            let mut d = (LINE_PENALTY + badness).powi(2);
+            if cost > 0.0 {
+                d += cost * cost;
+            } else if !forced {
+                d -= cost * cost;
+            }
+            if flagged && prev_flagged {
+                d += DOUBLE_HYPHEN_DEMERITS;
+            }
+            let fitness: u8 = if ratio < -0.5 {
+                0
+            } else if ratio <= 0.5 {
+                1
+            } else if ratio <= 1.0 {
+                2
+            } else {
+                3
+            };
+            if (i32::from(fitness) - i32::from(prev_fitness)).abs() > 1 {
+                d += FITNESS_DEMERITS;
+            }
+            if forced && w < limit * 0.2 && line > 0 {
+                d += SHORT_LAST_LINE_DEMERITS;
+            }
+            total += d;
+            prev_fitness = fitness;
+            prev_flagged = flagged;
+            // the next line starts at the next box: glue and penalties after a break vanish
+            start = b + 1;
+            while start < elems.len()
+                && match elems[start] {
+                    Elem::Box { .. } => false,
+                    Elem::Glue { .. } => true,
+                    Elem::Penalty { cost, .. } => cost > FORCED,
+                }
+            {
+                start += 1;
+            }
+        }
+        Some(total)
+    }
+
+    /// Small paragraphs of words, spaces and hyphenation points, made from a seed.
+    fn paragraph(seed: u64) -> Vec<Elem> {
+        let mut state = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut next = |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        let words = 8 + next(6) as usize;
+        let mut elems = Vec::new();
+        for i in 0..words {
+            let w = 12.0 + next(48) as f32;
+            if next(3) == 0 {
+                // a word with a hyphenation point
+                elems.push(Elem::Box { width: w * 0.5 });
+                elems.push(Elem::Penalty {
+                    width: 3.0,
+                    cost: HYPHEN_PENALTY,
+                    flagged: true,
+                    word: i,
+                    at: 1,
+                    hyphen: true,
+                });
+                elems.push(Elem::Box { width: w * 0.5 });
+            } else {
+                elems.push(Elem::Box { width: w });
+            }
+            if i + 1 < words {
+                elems.push(Elem::Glue {
+                    width: 3.5,
+                    stretch: 3.5 * STRETCH,
+                    shrink: 3.5 * SHRINK,
+                    word: i,
+                });
+            }
+        }
+        elems.push(Elem::Glue {
+            width: 0.0,
+            stretch: 1e6,
+            shrink: 0.0,
+            word: words - 1,
+        });
+        elems.push(Elem::Penalty {
+            width: 0.0,
+            cost: FORCED,
+            flagged: false,
+            word: words - 1,
+            at: usize::MAX,
+            hyphen: false,
+        });
+        elems
+    }
+
+    /// Total fit finds the breaks with the least demerits: the same as trying every way to
+    /// break a small paragraph.
+    #[test]
+    fn total_fit_is_optimal_on_small_paragraphs() {
+        let mut compared = 0;
+        for seed in 0..200u64 {
+            let elems = paragraph(seed);
+            let legal: Vec<usize> = (0..elems.len() - 1)
+                .filter(|&b| match elems[b] {
+                    Elem::Glue { stretch, .. } => {
+                        b > 0 && matches!(elems[b - 1], Elem::Box { .. }) && stretch < 1e6
+                    }
+                    Elem::Penalty { .. } => true,
+                    Elem::Box { .. } => false,
+                })
+                .collect();
+            if legal.len() > 16 {
+                continue;
+            }
+            for (width, tolerance) in [(120.0, 2.0), (150.0, f32::INFINITY), (90.0, 2.0)] {
+                let mut best: Option<f32> = None;
+                for mask in 0u32..(1 << legal.len()) {
+                    let mut chosen: Vec<usize> = (0..legal.len())
+                        .filter(|i| mask & (1 << i) != 0)
+                        .map(|i| legal[i])
+                        .collect();
+                    chosen.push(elems.len() - 1);
+                    if let Some(d) = reference_demerits(&elems, &chosen, width, width, tolerance) {
+                        best = Some(best.map_or(d, |b: f32| b.min(d)));
+                    }
+                }
+                let found = breaks(&elems, width, width, tolerance);
+                match (best, found) {
+                    (None, None) => {}
+                    (Some(best), Some(found)) => {
+                        let d = reference_demerits(&elems, &found, width, width, tolerance)
+                            .expect("the breaks found are feasible");
+                        assert!(
+                            (d - best).abs() <= best.abs() * 1e-4 + 1e-2,
+                            "seed {seed}, width {width}: {d} found, {best} possible"
+                        );
+                        compared += 1;
+                    }
+                    (best, found) => panic!("seed {seed}, width {width}: {best:?} vs {found:?}"),
+                }
+            }
+        }
+        assert!(compared > 100, "{compared} paragraphs compared");
+    }
+
     #[test]
     fn hyphenated_words_get_no_more_hyphens() {
         let dict = Standard::from_embedded(hyphenation::Language::EnglishUS).ok();

@@ -361,8 +361,20 @@ fn total_fit_is_no_looser_than_greedy() {
             worst(&best),
             worst(&greedy)
         );
+        let (face, gid) = f.resolve(Style::Regular, ' ');
+        let space = f.advance(face, gid) * 10.0;
         for line in &best[..best.len() - 1] {
             assert!((line.width - width).abs() < 0.5, "{width}: {}", line.width);
+            // no word space shrunk below 80 % of its natural width
+            for pair in line.pieces.windows(2) {
+                if pair[0].space_after {
+                    let gap = pair[1].x - (pair[0].x + pair[0].width);
+                    assert!(
+                        gap >= space * 0.8 - 0.01,
+                        "{width}: a gap of {gap} (space {space})"
+                    );
+                }
+            }
         }
     }
 }
