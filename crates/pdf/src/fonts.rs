@@ -321,8 +321,8 @@ impl Fonts {
         let n = sys.candidates.iter().position(|(_, _, bytes)| {
             rustybuzz::ttf_parser::Face::parse(bytes, 0)
                 .ok()
-                .and_then(|f| f.glyph_index(c))
-                .is_some_and(|g| g.0 != 0)
+                .and_then(|f| f.glyph_index(c).map(|g| (f, g)))
+                .is_some_and(|(f, g)| g.0 != 0 && draws(&f, g))
         })?;
         let index = match sys.used.get(&n) {
             Some(&index) => index,
@@ -341,6 +341,12 @@ impl Fonts {
     }
 }
 
+/// Whether a glyph has an outline a PDF can draw: a colour emoji font of bitmaps (CBDT, sbix)
+/// has none, and is passed over for a font that draws the character in outline.
+fn draws(face: &rustybuzz::ttf_parser::Face<'_>, gid: rustybuzz::ttf_parser::GlyphId) -> bool {
+    face.glyph_bounding_box(gid).is_some()
+}
+
 /// Characters that are never drawn (joiners, direction marks, variation selectors): the shaper
 /// handles them inside a run whatever the font.
 pub fn is_default_ignorable(c: char) -> bool {
@@ -349,4 +355,33 @@ pub fn is_default_ignorable(c: char) -> bool {
         | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
         | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_glyphs_with_outlines_count_as_drawn() {
+        let bytes = postbook_fonts::dejavu()[0].bytes;
+        let face = rustybuzz::ttf_parser::Face::parse(bytes, 0).expect("DejaVu");
+        let glyph = |c| face.glyph_index(c).expect("a glyph");
+        assert!(draws(&face, glyph('A')));
+        // a space has no outline, as no glyph of a bitmap-only colour font has one
+        assert!(!draws(&face, glyph(' ')));
+    }
+
+    #[test]
+    fn script_faces_follow_the_style_weight() {
+        let fonts = Fonts::new(Vec::new(), false).expect("fonts");
+        let regular = Fonts::script_face(Style::Regular, Script::Hebrew).expect("Hebrew");
+        let bold = Fonts::script_face(Style::BoldItalic, Script::Hebrew).expect("Hebrew");
+        assert_eq!(fonts.face(regular).name, "NotoSerifHebrew");
+        assert_eq!(fonts.face(bold).name, "NotoSerifHebrew-Bold");
+        // a Devanagari letter the serif face lacks is found in the bundled Devanagari face
+        let (face, gid) = fonts.resolve(Style::Regular, 'क');
+        assert!(gid != 0);
+        assert_eq!(fonts.face(face).name, "NotoSerifDevanagari");
+        assert!(fonts.missing.borrow().is_empty());
+    }
 }
