@@ -52,6 +52,32 @@ fn help_version_and_formats() {
 fn usage_errors_exit_2() {
     let out = run(&[]);
     assert_eq!(out.status.code(), Some(2));
+    // a language that is not a BCP 47 tag
+    for bad in ["english", "xx_!!", "", "h"] {
+        let out = run(&[
+            "convert",
+            &fixture(SEED),
+            "-f",
+            "txt",
+            "-o",
+            "-",
+            "--language",
+            bad,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(stderr(&out).contains("language tag"), "{}", stderr(&out));
+    }
+    let out = run(&[
+        "convert",
+        &fixture(SEED),
+        "-f",
+        "txt",
+        "-o",
+        "-",
+        "--language",
+        "pt_BR",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let out = run(&["convert"]);
     assert_eq!(out.status.code(), Some(2));
     let out = run(&["convert", &fixture(SEED)]);

@@ -16,6 +16,15 @@ const POSTS: [(&str, &str, bool); 3] = [
     ("hindi", "NotoSerifDevanagari", false),
 ];
 
+/// The language each fixture is detected in.
+fn language_of(name: &str) -> &'static str {
+    match name {
+        "hebrew" => "he",
+        "persian" => "fa",
+        _ => "hi",
+    }
+}
+
 /// The share of `expected` words found in `actual` (as a bag), and the share in order (the
 /// longest common subsequence).
 fn recall(expected: &[String], actual: &[String]) -> (f64, f64) {
@@ -53,7 +62,7 @@ fn script_posts_print_readably() {
     {
         return;
     }
-    for (name, font, _) in POSTS.into_iter().rev() {
+    for (name, font, rtl) in POSTS.into_iter().rev() {
         let input = fixtures().join(format!("rest/scripts/{name}.json"));
         let dir = tempfile::tempdir().expect("tempdir");
         let pdf = dir.path().join("book.pdf");
@@ -75,6 +84,21 @@ fn script_posts_print_readably() {
             fonts.contains(font),
             "{name}: {font} not embedded:\n{fonts}"
         );
+        // the document says its language, and a right-to-left one its reading order
+        let doc = lopdf::Document::load(&pdf).expect("a PDF lopdf reads");
+        let catalog = doc.catalog().expect("catalog");
+        let lang = catalog
+            .get(b"Lang")
+            .and_then(|l| l.as_str())
+            .expect("/Lang");
+        assert_eq!(lang, language_of(name).as_bytes(), "{name}");
+        let r2l = catalog
+            .get(b"ViewerPreferences")
+            .and_then(|v| v.as_dict())
+            .and_then(|v| v.get(b"Direction"))
+            .and_then(|d| d.as_name())
+            .is_ok_and(|d| d == b"R2L");
+        assert_eq!(r2l, rtl, "{name}: /ViewerPreferences /Direction");
         let expected: Vec<String> = post_words(&input)
             .into_iter()
             .flat_map(|(_, w)| w)
@@ -134,12 +158,7 @@ fn script_posts_say_their_language_and_direction() {
                 chapter = text;
             }
         }
-        let lang = &name[..2];
-        let lang = match name {
-            "persian" => "fa",
-            "hindi" => "hi",
-            _ => lang,
-        };
+        let lang = language_of(name);
         assert!(
             opf.contains(&format!(">{lang}</dc:language>")),
             "{name}: {opf}"

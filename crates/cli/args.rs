@@ -147,7 +147,7 @@ pub struct ConvertArgs {
     pub author: Option<String>,
 
     /// The book's language as a BCP 47 tag, e.g. `en` or `pt-BR` (default: the posts', else en).
-    #[arg(long, value_name = "TAG")]
+    #[arg(long, value_name = "TAG", value_parser = language_tag)]
     pub language: Option<String>,
 
     /// The order of the chapters.
@@ -225,5 +225,24 @@ impl From<OrderArg> for Order {
             OrderArg::Title => Order::Title,
             OrderArg::Input => Order::Input,
         }
+    }
+}
+
+/// A BCP 47 language tag, as far as its shape goes: a primary subtag of 2 or 3 letters, then
+/// subtags of 1 to 8 letters or digits (`en`, `pt-BR`, `zh-Hant-TW`, `fa-IR`).
+fn language_tag(s: &str) -> Result<String, String> {
+    let tag = s.trim().replace('_', "-");
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or("");
+    let ok = (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && parts
+            .all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    if ok {
+        Ok(tag)
+    } else {
+        Err(format!(
+            "{s:?} is not a language tag: use a BCP 47 tag such as en, pt-BR, he or fa-IR"
+        ))
     }
 }

@@ -572,6 +572,16 @@ impl Walker {
             }
         }
         let blocks = b.finish();
+        // "— Author" in the HTML: the dash is the exporters' to add
+        if let Some(Inline::Text(first)) = citation.first_mut() {
+            let bare = first.trim_start_matches(['\u{2014}', '\u{2013}', '\u{2015}', '-', '~']);
+            if bare.len() < first.len() {
+                *first = bare.trim_start().to_string();
+            }
+            if first.is_empty() {
+                citation.remove(0);
+            }
+        }
         if blocks.is_empty() && citation.is_empty() {
             return None;
         }
@@ -1799,6 +1809,22 @@ mod tests {
         // a language tag that is not one is ignored
         let blocks = html_to_blocks("<p lang=\"<script>\">x</p>");
         assert_eq!(blocks, vec![Block::Paragraph(vec![text("x")])]);
+    }
+
+    #[test]
+    fn a_citation_loses_its_own_dash() {
+        for html in [
+            "<blockquote><p>Q.</p><cite>— Author Name</cite></blockquote>",
+            "<blockquote><p>Q.</p><cite>-- Author Name</cite></blockquote>",
+            "<blockquote><p>Q.</p><cite>Author Name</cite></blockquote>",
+        ] {
+            match &html_to_blocks(html)[0] {
+                Block::Quote { citation, .. } => {
+                    assert_eq!(citation, &vec![text("Author Name")], "{html}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

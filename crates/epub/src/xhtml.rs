@@ -411,7 +411,9 @@ impl<'a> ChapterWriter<'a> {
         if let Some(url) = meta.link.as_deref().and_then(clean_url) {
             let _ = writeln!(
                 out,
-                "<p class=\"source\"><a href=\"{}\">{}</a></p>",
+                "<p class=\"source\"{}><a href=\"{}\">{}</a></p>",
+                // an address runs left to right, in a right-to-left chapter too
+                if self.rtl { " dir=\"ltr\"" } else { "" },
                 esc(&url),
                 esc(&url)
             );

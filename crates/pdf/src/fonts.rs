@@ -123,9 +123,9 @@ pub struct Fonts {
     use_system: bool,
     /// Characters no font has.
     pub missing: RefCell<BTreeSet<char>>,
-    cache: RefCell<HashMap<(Style, char), (usize, u16)>>,
+    cache: RefCell<FastMap<(Style, char), (usize, u16)>>,
     shaper: Shaper,
-    rtl_default: bool,
+    rtl_default: std::cell::Cell<bool>,
     /// The direction every paragraph takes, inside a right-to-left chapter.
     direction: std::cell::Cell<Option<bool>>,
 }
@@ -174,9 +174,9 @@ impl Fonts {
             system: RefCell::new(None),
             use_system: system,
             missing: RefCell::new(BTreeSet::new()),
-            cache: RefCell::new(HashMap::new()),
+            cache: RefCell::new(FastMap::default()),
             shaper: Shaper::new(""),
-            rtl_default: false,
+            rtl_default: std::cell::Cell::new(false),
             direction: std::cell::Cell::new(None),
         })
     }
@@ -186,7 +186,7 @@ impl Fonts {
     /// written that way.
     pub fn with_language(mut self, language: &str) -> Fonts {
         self.shaper = Shaper::new(language);
-        self.rtl_default = postbook_core::lang::is_rtl(language);
+        self.rtl_default.set(postbook_core::lang::is_rtl(language));
         self
     }
 
@@ -197,7 +197,12 @@ impl Fonts {
 
     /// Whether a paragraph with no strong character runs right to left.
     pub fn rtl_default(&self) -> bool {
-        self.rtl_default
+        self.rtl_default.get()
+    }
+
+    /// Sets the direction of paragraphs with no strong character (a chapter's).
+    pub fn set_rtl_default(&self, rtl: bool) {
+        self.rtl_default.set(rtl);
     }
 
     /// The direction of every paragraph set until it is changed again (`None`: each its own,
@@ -345,6 +350,60 @@ impl Fonts {
 /// has none, and is passed over for a font that draws the character in outline.
 fn draws(face: &rustybuzz::ttf_parser::Face<'_>, gid: rustybuzz::ttf_parser::GlyphId) -> bool {
     face.glyph_bounding_box(gid).is_some()
+}
+
+/// A hash map with a fast, non-cryptographic hasher (the Fx hash of rustc), for the caches
+/// looked up for every word and glyph: the keys are postbook's own, not an attacker's choice of
+/// collisions worth guarding against.
+pub type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// The Fx hash: each word of the key rotated in and multiplied.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
 }
 
 /// Characters that are never drawn (joiners, direction marks, variation selectors): the shaper

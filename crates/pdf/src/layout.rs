@@ -193,6 +193,8 @@ pub struct ChapterLayout<'a> {
     pub missing_images: usize,
     /// The chapter runs right to left.
     pub rtl: bool,
+    /// The block being laid out runs right to left (its list markers go on the right).
+    block_rtl: bool,
 }
 
 /// Chapter index by permalink key, for links between posts of the book.
@@ -237,12 +239,17 @@ impl<'a> ChapterLayout<'a> {
             note_numbers: HashMap::new(),
             missing_images: 0,
             rtl: false,
+            block_rtl: false,
         }
     }
 
     /// The chapter's items: a page break, title, byline, body, notes.
     pub fn chapter(&mut self, chapter: &Chapter) -> Vec<Item> {
         self.rtl = chapter_rtl(chapter, &self.book.meta.language);
+        self.block_rtl = self.rtl;
+        let book_default = self.fonts.rtl_default();
+        self.fonts.set_rtl_default(self.rtl);
+        // the title and byline in the chapter's direction
         self.fonts.set_direction(self.rtl.then_some(true));
         let size = self.geo.size;
         let width = self.geo.text_w();
@@ -302,26 +309,38 @@ impl<'a> ChapterLayout<'a> {
                 color: LINK,
                 link: Some(Target::Uri(link.clone())),
             }];
+            // an address runs left to right, in a right-to-left chapter too
+            self.fonts.set_direction(Some(false));
             for line in break_lines(self.fonts, &spans, width, width, Justify::Left, None) {
                 let mut item = self.text_item(line, 0.0, size * 0.8 * 1.35);
                 item.keep_next = true;
                 out.push(item);
             }
+            self.fonts.set_direction(self.rtl.then_some(true));
         }
         out.push(Item::gap(size * 1.5));
-        self.blocks(&chapter.blocks, 0.0, &[], &mut out);
-        self.notes_section(&mut out);
+        mirror(&mut out, self.rtl);
+        // each block of the body in its own direction: its `dir`, else its language's, else
+        // that of its first strong letter, else the chapter's; its paragraphs each by their
+        // own first strong letter (the chapter's direction when they have none)
         self.fonts.set_direction(None);
-        if self.rtl {
-            for item in &mut out {
-                item.mirror = true;
-                if let Some(repeat) = &mut item.repeat {
-                    for r in Rc::make_mut(repeat) {
-                        r.mirror = true;
-                    }
-                }
+        let size = self.geo.size;
+        for (i, block) in chapter.blocks.iter().enumerate() {
+            if i > 0 && !matches!(block, Block::Footnotes(_)) {
+                out.push(self.gap(size * 0.55, &[]));
             }
+            let start = out.len();
+            self.block_rtl = block_rtl(block).unwrap_or(self.rtl);
+            self.block(block, 0.0, &[], &mut out, size);
+            mirror(&mut out[start..], self.block_rtl);
         }
+        self.block_rtl = self.rtl;
+        let start = out.len();
+        self.fonts.set_direction(self.rtl.then_some(true));
+        self.notes_section(&mut out);
+        mirror(&mut out[start..], self.rtl);
+        self.fonts.set_direction(None);
+        self.fonts.set_rtl_default(book_default);
         out
     }
 
@@ -550,11 +569,6 @@ impl<'a> ChapterLayout<'a> {
             item.group = Some((i, n));
             out.push(item);
         }
-    }
-
-    fn blocks(&mut self, blocks: &[Block], x: f32, bars: &[f32], out: &mut Vec<Item>) {
-        let size = self.geo.size;
-        self.blocks_sized(blocks, x, bars, out, size);
     }
 
     fn gap(&self, height: f32, bars: &[f32]) -> Item {
@@ -832,7 +846,7 @@ impl<'a> ChapterLayout<'a> {
         let Some(mut mline) = marker_line.into_iter().next() else {
             return;
         };
-        let rtl = self.rtl;
+        let rtl = self.block_rtl;
         for item in items.iter_mut() {
             if let Kind::Text { line, .. } = &mut item.kind {
                 // in the hanging indent: on the left, or on the right of a right-to-left
@@ -1526,6 +1540,35 @@ pub fn note_anchor(chapter: usize, id: &str) -> String {
     format!("note:{chapter}:{id}")
 }
 
+/// Marks items as drawn mirrored (or not), table header rows to repeat included.
+fn mirror(items: &mut [Item], rtl: bool) {
+    for item in items {
+        item.mirror = rtl;
+        if let Some(repeat) = &mut item.repeat {
+            for r in Rc::make_mut(repeat) {
+                r.mirror = rtl;
+            }
+        }
+    }
+}
+
+/// The direction a block gives itself: a `dir`, else its language's, else that of its first
+/// strong letter; `None` when it has none of these.
+fn block_rtl(block: &Block) -> Option<bool> {
+    if let Block::Scoped { lang, rtl, .. } = block {
+        if let Some(dir) = rtl.or_else(|| lang.as_deref().map(postbook_core::lang::is_rtl)) {
+            return Some(dir);
+        }
+    }
+    let text = postbook_core::model::blocks_text(std::slice::from_ref(block));
+    text.chars()
+        .find_map(|c| match unicode_bidi::bidi_class(c) {
+            unicode_bidi::BidiClass::L => Some(false),
+            unicode_bidi::BidiClass::R | unicode_bidi::BidiClass::AL => Some(true),
+            _ => None,
+        })
+}
+
 /// Whether a chapter runs right to left: by its post's language, else the book's when that
 /// is written right to left, else by most of the first strong characters of its text.
 fn chapter_rtl(chapter: &Chapter, book_language: &str) -> bool {
@@ -1661,7 +1704,9 @@ mod tests {
         assert!((rtl.2 - width).abs() < 0.5, "{rtl:?}");
         let he = find("Hebrew by");
         assert!((he.2 - width).abs() < 0.5, "{he:?}");
-        assert!(!rtl.3, "an English chapter is not mirrored");
+        // its block is drawn from the right (markers, bars), the English one from the left
+        assert!(rtl.3, "a right-to-left block is mirrored");
+        assert!(!find("Left").3, "a left-to-right block is not");
         // a chapter in Hebrew is mirrored: markers and bars on the right
         let items = layout_of(vec![Block::BulletList(vec![vec![p("שלום עולם")]])]);
         assert!(items.iter().all(|i| i.mirror));

@@ -845,7 +845,7 @@ impl Doc<'_> {
         let mut used: BTreeMap<usize, BTreeSet<u16>> = BTreeMap::new();
         // the text each glyph shows, for the ToUnicode maps: the first seen (a glyph that
         // shows different text in different places is inside an /ActualText span there)
-        let mut chars: HashMap<(usize, u16), String> = HashMap::new();
+        let mut chars: fonts::FastMap<(usize, u16), String> = fonts::FastMap::default();
         for page in &pages {
             for d in page {
                 if let Draw::Text {
@@ -1169,6 +1169,19 @@ impl Doc<'_> {
                 Object::String(id, StringFormat::Hexadecimal),
             ]),
         );
+        // the document's language, and for a right-to-left book the reading order of its
+        // pages (viewers show spreads and turn pages right to left)
+        if let Ok(catalog) = lo.catalog_mut() {
+            let lang = &meta.language;
+            if !lang.is_empty() && lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                catalog.set("Lang", Object::string_literal(lang.as_str()));
+            }
+            if postbook_core::lang::is_rtl(lang) {
+                let mut prefs = Dictionary::new();
+                prefs.set("Direction", Object::Name(b"R2L".to_vec()));
+                catalog.set("ViewerPreferences", Object::Dictionary(prefs));
+            }
+        }
         lo.compress();
         let mut out = Vec::new();
         lo.save_to(&mut out).map_err(|e| format!("PDF: {e}"))?;

@@ -20,6 +20,9 @@ struct Point {
     hyphen: bool,
 }
 
+/// Hyphenation points by language and word.
+type HyphenCache = crate::fonts::FastMap<(hyphenation::Language, Box<str>), Vec<Point>>;
+
 /// The points at which a word may be hyphenated: the dictionary's points in ordinary words.
 /// A word with a hyphen of its own (`cash-strapped`) gets no other; it is not broken at its
 /// own either, because text extraction takes a hyphen at a line's end for a soft one and
@@ -37,6 +40,30 @@ fn hyphen_points(text: &str, dict: Option<&Standard>) -> Vec<Point> {
     let Some(dict) = dict else {
         return Vec::new();
     };
+    // a book repeats its words: each is hyphenated once per language
+    thread_local! {
+        static CACHE: std::cell::RefCell<HyphenCache> =
+            std::cell::RefCell::new(HyphenCache::default());
+    }
+    let key = (dict.language(), Box::<str>::from(text));
+    if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
+        return hit;
+    }
+    let points = dictionary_points(&chars, dict);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() > 100_000 {
+            c.clear();
+        }
+        c.insert(key, points.clone());
+    });
+    points
+}
+
+/// The dictionary's hyphenation points in an ordinary word (letters, and punctuation around
+/// them).
+fn dictionary_points(chars: &[char], dict: &Standard) -> Vec<Point> {
+    let n = chars.len();
     // the word itself, without punctuation around it
     let lead = chars.iter().take_while(|c| !c.is_alphabetic()).count();
     let trail = chars
@@ -256,6 +283,8 @@ enum Elem {
 pub(crate) const STRETCH: f32 = 0.5;
 pub(crate) const SHRINK: f32 = 0.2;
 const HYPHEN_PENALTY: f32 = 50.0;
+/// Breaking an address (a URL, an e-mail) after one of its slashes or dots.
+const ADDRESS_PENALTY: f32 = 30.0;
 const LINE_PENALTY: f32 = 10.0;
 const DOUBLE_HYPHEN_DEMERITS: f32 = 3000.0;
 const FITNESS_DEMERITS: f32 = 3000.0;
@@ -291,11 +320,7 @@ pub(crate) fn total_fit(
         return Some(Vec::new());
     }
     let narrow = width.min(first_width);
-    if words
-        .iter()
-        .any(|w| w.width > narrow && w.breaks.is_empty())
-        || words.len() > 200_000
-    {
+    if words.len() > 200_000 || words.iter().any(|w| w.chars() > 2000) {
         return None;
     }
     let natural: f32 = words.iter().map(|w| w.width + w.space).sum();
@@ -324,8 +349,39 @@ pub(crate) fn total_fit(
             Vec::new()
         };
         points.extend(w.breaks.iter().map(|&at| Point { at, hyphen: false }));
+        if w.width > narrow {
+            // a word wider than a line (an address): after its slashes, dots and dashes,
+            // when every part fits on a line; else the greedy breaker cuts it
+            let text = w.text();
+            points.extend(
+                text.chars()
+                    .enumerate()
+                    .filter(|&(i, c)| {
+                        i > 0 && matches!(c, '/' | '.' | '-' | '?' | '&' | '=' | '_' | ',' | '@')
+                    })
+                    .map(|(i, _)| Point {
+                        at: i + 1,
+                        hyphen: false,
+                    }),
+            );
+        }
         points.sort_by_key(|p| p.at);
         points.dedup_by_key(|p| p.at);
+        if w.width > narrow {
+            let advances: Vec<f32> = w.pieces.iter().flat_map(char_advances).collect();
+            let mut from = 0;
+            for at in points
+                .iter()
+                .map(|p| p.at)
+                .chain(std::iter::once(advances.len()))
+            {
+                let at = at.min(advances.len()).max(from);
+                if advances[from..at].iter().sum::<f32>() > narrow {
+                    return None;
+                }
+                from = at;
+            }
+        }
         if points.is_empty() {
             elems.push(Elem::Box { width: w.width });
         } else {
@@ -336,7 +392,13 @@ pub(crate) fn total_fit(
                 elems.push(Elem::Box { width: part });
                 elems.push(Elem::Penalty {
                     width: if p.hyphen { hyphen_width(w) } else { 0.0 },
-                    cost: if p.hyphen { HYPHEN_PENALTY } else { 0.0 },
+                    cost: if p.hyphen {
+                        HYPHEN_PENALTY
+                    } else if w.breaks.contains(&p.at) {
+                        0.0
+                    } else {
+                        ADDRESS_PENALTY
+                    },
                     flagged: p.hyphen,
                     word: i,
                     at: p.at,
@@ -744,7 +806,7 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (state >> 33) % n
         };
-        let words = 8 + next(6) as usize;
+        let words = 7 + next(5) as usize;
         let mut elems = Vec::new();
         for i in 0..words {
             let w = 12.0 + next(48) as f32;
@@ -794,7 +856,7 @@ mod tests {
     #[test]
     fn total_fit_is_optimal_on_small_paragraphs() {
         let mut compared = 0;
-        for seed in 0..200u64 {
+        for seed in 0..300u64 {
             let elems = paragraph(seed);
             let legal: Vec<usize> = (0..elems.len() - 1)
                 .filter(|&b| match elems[b] {
@@ -805,7 +867,7 @@ mod tests {
                     Elem::Box { .. } => false,
                 })
                 .collect();
-            if legal.len() > 16 {
+            if legal.len() > 13 {
                 continue;
             }
             for (width, tolerance) in [(120.0, 2.0), (150.0, f32::INFINITY), (90.0, 2.0)] {
@@ -836,7 +898,7 @@ mod tests {
                 }
             }
         }
-        assert!(compared > 100, "{compared} paragraphs compared");
+        assert!(compared > 60, "{compared} paragraphs compared");
     }
 
     #[test]

@@ -73,6 +73,9 @@ impl Word {
 pub(crate) fn base_rtl(spans: &[Span], default: bool) -> bool {
     for span in spans {
         for c in span.text.chars() {
+            if c.is_ascii_alphabetic() {
+                return false;
+            }
             match bidi_class(c) {
                 BidiClass::L => return false,
                 BidiClass::R | BidiClass::AL => return true,
@@ -81,6 +84,17 @@ pub(crate) fn base_rtl(spans: &[Span], default: bool) -> bool {
         }
     }
     default
+}
+
+/// A character's script, quickly for ASCII.
+fn script_of(c: char) -> Script {
+    if c.is_ascii_alphabetic() {
+        Script::Latin
+    } else if c.is_ascii() {
+        Script::Common
+    } else {
+        c.script()
+    }
 }
 
 /// Characters of scripts written without spaces between words.
@@ -92,6 +106,10 @@ fn written_without_spaces(c: char) -> bool {
 }
 
 fn is_rtl_char(c: char) -> bool {
+    // nothing before Hebrew runs right to left
+    if (c as u32) < 0x0590 {
+        return false;
+    }
     matches!(
         bidi_class(c),
         BidiClass::R
@@ -176,7 +194,7 @@ pub(crate) fn words(fonts: &Fonts, spans: &[Span], rtl: bool) -> Vec<Word> {
                 }
                 c => {
                     let level = levels.get(offset + i).copied().unwrap_or(0);
-                    let script = c.script();
+                    let script = script_of(c);
                     let real = !matches!(script, Script::Common | Script::Inherited);
                     if !run.text.is_empty()
                         && (level != run.level
@@ -232,7 +250,7 @@ fn pieces_of(fonts: &Fonts, text: &str, span: &Span, level: u8, script: Script) 
             start = i + c.len_utf8();
             continue;
         }
-        let keep = is_default_ignorable(c) || c.script() == Script::Inherited;
+        let keep = !c.is_ascii() && (is_default_ignorable(c) || c.script() == Script::Inherited);
         let f = match face {
             Some(f) if keep => f,
             _ if primary == own => fonts.resolve(span.style, c).0,

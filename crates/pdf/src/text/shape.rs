@@ -4,13 +4,12 @@
 //! text): a book repeats its words.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use rustybuzz::{Direction, Feature, Language, ShapePlan, UnicodeBuffer};
 use unicode_script::Script;
 
-use crate::fonts::Fonts;
+use crate::fonts::{FastMap, Fonts};
 
 /// One shaped glyph, in visual order. Lengths are in em.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,9 +64,9 @@ type PlanKey = (u16, bool, Option<rustybuzz::Script>, bool);
 /// The shaper with its cache.
 pub struct Shaper {
     language: Option<Language>,
-    cache: RefCell<HashMap<ShapeKey, HashMap<Box<str>, Shaped>>>,
+    cache: RefCell<FastMap<ShapeKey, FastMap<Box<str>, Shaped>>>,
     /// Shape plans (the features and lookups for a face, direction and script), made once.
-    plans: RefCell<HashMap<PlanKey, Rc<ShapePlan>>>,
+    plans: RefCell<FastMap<PlanKey, Rc<ShapePlan>>>,
     cached: std::cell::Cell<usize>,
 }
 
@@ -79,8 +78,8 @@ impl Shaper {
     pub fn new(language: &str) -> Shaper {
         Shaper {
             language: language.parse::<Language>().ok(),
-            cache: RefCell::new(HashMap::new()),
-            plans: RefCell::new(HashMap::new()),
+            cache: RefCell::new(FastMap::default()),
+            plans: RefCell::new(FastMap::default()),
             cached: std::cell::Cell::new(0),
         }
     }
@@ -252,14 +251,24 @@ impl Shaper {
                 }
             }
             for (k, (info, pos)) in infos[i..j].iter().zip(&positions[i..j]).enumerate() {
-                let advance = pos.x_advance as f32 / upm;
+                // in whole thousandths of an em, from the glyph's width as the PDF's /W
+                // array gives it (truncated) plus what positioning (kerning) adds: the TJ
+                // adjustments that draw it are then whole numbers, or none
+                let gid = info.glyph_id as u16;
+                let natural = face
+                    .shaper
+                    .glyph_hor_advance(rustybuzz::ttf_parser::GlyphId(gid))
+                    .map_or(0, i32::from);
+                let advance = face.advance(gid)
+                    + ((pos.x_advance - natural) as f32 * 1000.0 / upm).round() / 1000.0;
                 width += advance;
+                let thousandths = |v: i32| (v as f32 * 1000.0 / upm).round() / 1000.0;
                 glyphs.push(Glyph {
                     face: key.face,
-                    gid: info.glyph_id as u16,
+                    gid,
                     advance,
-                    dx: pos.x_offset as f32 / upm,
-                    dy: pos.y_offset as f32 / upm,
+                    dx: thousandths(pos.x_offset),
+                    dy: thousandths(pos.y_offset),
                     start: ranges[k].0,
                     end: ranges[k].1,
                     cluster,

