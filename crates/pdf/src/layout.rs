@@ -1386,14 +1386,26 @@ fn mono_wrap(fonts: &Fonts, span: &Span, width: f32) -> Vec<Line> {
     let mut first = true;
     loop {
         let prefix = if first { "" } else { "\u{21aa} " };
+        // a continuation is indented (by the caller) and starts with its marker: both take
+        // room from the line
+        let taken = if first {
+            0.0
+        } else {
+            span.size * 1.2
+                + prefix
+                    .chars()
+                    .map(|c| {
+                        let (face, gid) = fonts.resolve(span.style, c);
+                        fonts.advance(face, gid) * span.size
+                    })
+                    .sum::<f32>()
+        };
         let mut end = start;
         let mut w = 0.0;
-        let marker = Line::default();
-        let _ = marker;
         while end < chars.len() {
             let (face, gid) = fonts.resolve(span.style, chars[end]);
             let a = fonts.advance(face, gid) * span.size;
-            if w + a > width - if first { 0.0 } else { span.size * 1.2 } && end > start {
+            if w + a > width - taken && end > start {
                 break;
             }
             w += a;
@@ -1710,6 +1722,34 @@ mod tests {
         // a chapter in Hebrew is mirrored: markers and bars on the right
         let items = layout_of(vec![Block::BulletList(vec![vec![p("שלום עולם")]])]);
         assert!(items.iter().all(|i| i.mirror));
+    }
+
+    #[test]
+    fn wrapped_code_stays_inside_its_band() {
+        let items = layout_of(vec![Block::Code {
+            language: None,
+            text: "x".repeat(300),
+        }]);
+        let size = 10.0 * 0.82;
+        let right = 300.0 - size * 0.6;
+        let mut lines = 0;
+        for item in &items {
+            if let Kind::Text { line, x, .. } = &item.kind {
+                if line.pieces.iter().all(|p| p.style == Style::Mono) {
+                    lines += 1;
+                    let end = x + line
+                        .pieces
+                        .iter()
+                        .map(|p| p.x + p.width)
+                        .fold(0.0, f32::max);
+                    assert!(
+                        end <= right + 0.01,
+                        "a code line ends at {end}, past {right}"
+                    );
+                }
+            }
+        }
+        assert!(lines > 3, "{lines} lines");
     }
 
     #[test]
