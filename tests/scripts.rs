@@ -179,3 +179,71 @@ fn script_posts_say_their_language_and_direction() {
         }
     }
 }
+
+/// A Hebrew paragraph in an English post is marked right to left in the EPUB (as the PDF sets
+/// it), an English one in a Hebrew post left to right, and content with its own `dir` keeps it.
+#[test]
+fn paragraphs_against_their_chapter_say_their_direction() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("posts.json");
+    let post = |id: u32, html: &str| {
+        serde_json::json!({
+            "id": id, "date": "2024-01-01T00:00:00", "slug": format!("p{id}"),
+            "title": {"rendered": format!("Post {id}")},
+            "content": {"rendered": html},
+        })
+    };
+    let posts = serde_json::json!([
+        post(
+            1,
+            "<p>An English paragraph, long enough that the post is plainly in English, \
+             with a good many words before the Hebrew one.</p><p>שלום עולם, פסקה בעברית.</p>\
+                 <div dir=\"ltr\"><p>עברית בתוך div עם כיוון</p></div>"
+        ),
+        post(
+            2,
+            "<p>פסקה ראשונה בעברית, ארוכה למדי כדי שהפרק יהיה בעברית.</p>\
+                 <p>פסקה שנייה בעברית.</p><p>An English one.</p>"
+        ),
+    ]);
+    std::fs::write(&input, posts.to_string()).expect("write");
+    let one = single_chapter(dir.path(), 1);
+    assert!(one.contains("<p>An English paragraph,"), "{one}");
+    assert!(one.contains("<p dir=\"rtl\">שלום עולם"), "{one}");
+    assert!(one.contains("<p>עברית בתוך div"), "{one}");
+    let two = single_chapter(dir.path(), 2);
+    assert!(two.contains("dir=\"rtl\""), "{two}");
+    assert!(two.contains("<p dir=\"ltr\">An English one.</p>"), "{two}");
+}
+
+/// The XHTML of the chapter of post `id` of `dir/posts.json`, converted on its own.
+fn single_chapter(dir: &std::path::Path, id: u32) -> String {
+    let input = dir.join(format!("one-{id}.json"));
+    let posts: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("posts.json")).expect("read"))
+            .expect("json");
+    let post = posts
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["id"] == id))
+        .expect("post")
+        .clone();
+    std::fs::write(&input, serde_json::json!([post]).to_string()).expect("write");
+    let epub = dir.join(format!("one-{id}.epub"));
+    let out = run(&[
+        "convert",
+        input.to_str().expect("utf-8"),
+        "-o",
+        epub.to_str().expect("utf-8"),
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = std::fs::File::open(&epub).expect("epub");
+    let mut zip = zip::ZipArchive::new(file).expect("zip");
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("OEBPS/chapter-0001.xhtml").expect("chapter"),
+        &mut text,
+    )
+    .expect("xhtml");
+    text
+}

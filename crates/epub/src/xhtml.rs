@@ -331,6 +331,8 @@ pub struct ChapterWriter<'a> {
     in_link: bool,
     /// The chapter runs right to left (its code blocks are marked left to right).
     rtl: bool,
+    /// Inside content that gives its own direction (`dir`).
+    scoped: bool,
     /// Images that were named but not embedded.
     pub missing_images: usize,
 }
@@ -343,12 +345,34 @@ impl<'a> ChapterWriter<'a> {
             index,
             link_base: None,
             rtl: false,
+            scoped: false,
             notes_defined: HashSet::new(),
             note_numbers: HashMap::new(),
             note_refs: HashMap::new(),
             notes: Vec::new(),
             in_link: false,
             missing_images: 0,
+        }
+    }
+
+    /// ` dir="…"` for a paragraph whose first strong letter runs the other way than its
+    /// chapter (a Hebrew paragraph in an English post), as the PDF sets it; else nothing.
+    fn paragraph_dir(&self, inlines: &[Inline]) -> &'static str {
+        if self.scoped {
+            return "";
+        }
+        let text = postbook_core::model::inlines_text(inlines);
+        let first = text
+            .chars()
+            .find_map(|c| match unicode_bidi::bidi_class(c) {
+                unicode_bidi::BidiClass::L => Some(false),
+                unicode_bidi::BidiClass::R | unicode_bidi::BidiClass::AL => Some(true),
+                _ => None,
+            });
+        match first {
+            Some(true) if !self.rtl => " dir=\"rtl\"",
+            Some(false) if self.rtl => " dir=\"ltr\"",
+            _ => "",
         }
     }
 
@@ -477,7 +501,8 @@ impl<'a> ChapterWriter<'a> {
                 );
             }
             Block::Paragraph(c) => {
-                let _ = writeln!(out, "<p>{}</p>", self.inlines(c));
+                let dir = self.paragraph_dir(c);
+                let _ = writeln!(out, "<p{dir}>{}</p>", self.inlines(c));
             }
             Block::Plain(c) => {
                 if tight {
@@ -569,7 +594,11 @@ impl<'a> ChapterWriter<'a> {
                 }
             }
             Block::Scoped { lang, rtl, blocks } => {
+                // the content's own direction holds inside: no paragraph is given another
+                let scoped = self.scoped;
+                self.scoped |= rtl.is_some();
                 let inner = self.blocks(blocks, false);
+                self.scoped = scoped;
                 if !inner.trim().is_empty() {
                     out.push_str("<div");
                     if let Some(lang) = lang {
