@@ -102,6 +102,16 @@ fn clip(text: &str, max_chars: usize) -> String {
     }
 }
 
+/// Whether the first strong character of `text` (UAX #9 P2) runs right to left; `None`
+/// when it has none.
+pub(crate) fn first_strong_rtl(text: &str) -> Option<bool> {
+    text.chars().find_map(|c| match bidi_class(c) {
+        BidiClass::L => Some(false),
+        BidiClass::R | BidiClass::AL => Some(true),
+        _ => None,
+    })
+}
+
 /// One face, for shaping and for drawing.
 struct Face {
     shaper: rustybuzz::Face<'static>,
@@ -160,14 +170,7 @@ impl Setter {
     /// The line shaped and in display order: its glyphs and its width in pixels, and whether
     /// it runs right to left.
     fn set(&self, size: f32, text: &str) -> (Vec<Placed>, f32, bool) {
-        let rtl = text
-            .chars()
-            .find_map(|c| match bidi_class(c) {
-                BidiClass::L => Some(false),
-                BidiClass::R | BidiClass::AL => Some(true),
-                _ => None,
-            })
-            .unwrap_or(false);
+        let rtl = first_strong_rtl(text).unwrap_or(false);
         let info = BidiInfo::new(text, Some(if rtl { Level::rtl() } else { Level::ltr() }));
         // runs of one level, script and face, in logical order
         let mut runs: Vec<(usize, usize, u8, usize)> = Vec::new();

@@ -362,14 +362,7 @@ impl<'a> ChapterWriter<'a> {
             return "";
         }
         let text = postbook_core::model::inlines_text(inlines);
-        let first = text
-            .chars()
-            .find_map(|c| match unicode_bidi::bidi_class(c) {
-                unicode_bidi::BidiClass::L => Some(false),
-                unicode_bidi::BidiClass::R | unicode_bidi::BidiClass::AL => Some(true),
-                _ => None,
-            });
-        match first {
+        match crate::cover::first_strong_rtl(&text) {
             Some(true) if !self.rtl => " dir=\"rtl\"",
             Some(false) if self.rtl => " dir=\"ltr\"",
             _ => "",

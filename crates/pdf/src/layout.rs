@@ -324,7 +324,6 @@ impl<'a> ChapterLayout<'a> {
         // that of its first strong letter, else the chapter's; its paragraphs each by their
         // own first strong letter (the chapter's direction when they have none)
         self.fonts.set_direction(None);
-        let size = self.geo.size;
         for (i, block) in chapter.blocks.iter().enumerate() {
             if i > 0 && !matches!(block, Block::Footnotes(_)) {
                 out.push(self.gap(size * 0.55, &[]));
@@ -1573,12 +1572,7 @@ fn block_rtl(block: &Block) -> Option<bool> {
         }
     }
     let text = postbook_core::model::blocks_text(std::slice::from_ref(block));
-    text.chars()
-        .find_map(|c| match unicode_bidi::bidi_class(c) {
-            unicode_bidi::BidiClass::L => Some(false),
-            unicode_bidi::BidiClass::R | unicode_bidi::BidiClass::AL => Some(true),
-            _ => None,
-        })
+    crate::text::first_strong_rtl(text.chars())
 }
 
 /// Whether a chapter runs right to left: by its post's language, else the book's when that

@@ -71,19 +71,22 @@ impl Word {
 
 /// A paragraph's direction: that of its first strong character, else `default`.
 pub(crate) fn base_rtl(spans: &[Span], default: bool) -> bool {
-    for span in spans {
-        for c in span.text.chars() {
-            if c.is_ascii_alphabetic() {
-                return false;
-            }
-            match bidi_class(c) {
-                BidiClass::L => return false,
-                BidiClass::R | BidiClass::AL => return true,
-                _ => {}
-            }
+    first_strong_rtl(spans.iter().flat_map(|s| s.text.chars())).unwrap_or(default)
+}
+
+/// Whether the first strong character (UAX #9 P2) runs right to left; `None` when there is
+/// none.
+pub(crate) fn first_strong_rtl(chars: impl IntoIterator<Item = char>) -> Option<bool> {
+    chars.into_iter().find_map(|c| {
+        if c.is_ascii_alphabetic() {
+            return Some(false);
         }
-    }
-    default
+        match bidi_class(c) {
+            BidiClass::L => Some(false),
+            BidiClass::R | BidiClass::AL => Some(true),
+            _ => None,
+        }
+    })
 }
 
 /// A character's script, quickly for ASCII.
