@@ -6,7 +6,6 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use anyhow::Context;
 use postbook_core::html::slugify;
 use postbook_core::{Book, Exporter};
 
@@ -227,16 +226,16 @@ pub fn write_all(
         let stem = book_stem(book);
         for &f in chosen {
             let ext = exporters[f].extension();
-            if as_file {
-                let given = output
-                    .as_deref()
-                    .and_then(|p| p.extension())
-                    .and_then(|e| e.to_str())
-                    .unwrap_or("");
-                if !given.eq_ignore_ascii_case(ext) {
+            if let (true, Some(path)) = (as_file, output.as_deref()) {
+                // a device or pipe has no extension to expect; a file whose name says another
+                // format is worth a word
+                let is_stream = matches!(resolve_target(path), Ok(Target::Direct(_)));
+                let given = path.extension().and_then(|e| e.to_str());
+                if !is_stream && !given.is_some_and(|g| g.eq_ignore_ascii_case(ext)) {
                     log.warn(&format!(
-                        "writing {} output to a file named .{given}",
-                        exporters[f].name()
+                        "writing {} output to {}, whose name does not end in .{ext}",
+                        exporters[f].name(),
+                        path.display()
                     ));
                 }
             }
@@ -268,23 +267,49 @@ pub fn write_all(
         })?;
     }
 
-    // render everything to temporary files first; only when all succeeded, rename them
-    let mut ready: Vec<(tempfile::NamedTempFile, PathBuf)> = Vec::new();
-    for (b, f, dest) in &plan {
-        let exporter = &exporters[*f];
-        let book = &books[*b];
-        match dest {
-            Destination::Stdout => {
-                let stdout = std::io::stdout();
-                let mut out = BufWriter::new(stdout.lock());
-                exporter
-                    .export(book, &mut out)
-                    .with_context(|| format!("{} output failed", exporter.name()))?;
-                out.flush()?;
+    // Render every regular file to a temporary file first, then stream the outputs that go
+    // to a device, a pipe or standard output; only when all of that succeeded, rename the
+    // temporary files into place. A failure anywhere leaves no file changed.
+    let mut ready: Vec<(tempfile::NamedTempFile, PathBuf, PathBuf)> = Vec::new();
+    let mut streams: Vec<(usize, usize, Option<PathBuf>)> = Vec::new();
+    // where each output leads, all known before anything is rendered
+    let targets = plan
+        .iter()
+        .map(|(_, _, dest)| match dest {
+            Destination::Stdout => Ok(None),
+            Destination::File(path) => resolve_target(path).map(Some),
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for ((b, f, dest), target) in plan.iter().zip(targets) {
+        match (dest, target) {
+            (Destination::File(path), Some(Target::Replace(real))) => {
+                let tmp = write_temp(path, &real, exporters[*f].as_ref(), &books[*b])?;
+                ready.push((tmp, real, path.clone()));
             }
-            Destination::File(path) => {
-                let tmp = write_temp(path, exporter.as_ref(), book)?;
-                ready.push((tmp, path.clone()));
+            (_, Some(Target::Direct(real))) => streams.push((*b, *f, Some(real))),
+            _ => streams.push((*b, *f, None)),
+        }
+    }
+    for (b, f, real) in streams {
+        let exporter = exporters[f].as_ref();
+        match real {
+            None => {
+                let stdout = std::io::stdout();
+                let name = Path::new("standard output");
+                stream_to(name, stdout.lock(), |out| {
+                    export_to(name, exporter, &books[b], out)
+                })?;
+            }
+            Some(real) => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&real)
+                    .map_err(|e| {
+                        anyhow::anyhow!("{}: cannot write: {}", real.display(), describe_io(&e))
+                    })?;
+                stream_to(&real, file, |out| {
+                    export_to(&real, exporter, &books[b], out)
+                })?;
             }
         }
     }
@@ -294,8 +319,8 @@ pub fn write_all(
         }
     }
     let written = ready.len();
-    for (tmp, path) in ready {
-        persist(tmp, &path)?;
+    for (tmp, real, path) in ready {
+        persist(tmp, &real)?;
         log.detail(&format!("wrote {}", path.display()));
     }
     if written == 1 && !to_stdout {
@@ -314,15 +339,99 @@ pub fn write_all(
     Ok(())
 }
 
+/// Where an output path leads once its symbolic links are followed.
+#[derive(Debug, PartialEq)]
+enum Target {
+    /// A regular file, or nothing yet: replaced atomically by a temporary file beside it.
+    Replace(PathBuf),
+    /// Something that is not a file (a device, a named pipe, a socket): opened and written
+    /// directly, never renamed over.
+    Direct(PathBuf),
+}
+
+/// Follows `path`'s symbolic links (a link's own target may be missing: it is then the file
+/// to create) and says how to write there. A folder in the way is an error naming the path.
+fn resolve_target(path: &Path) -> anyhow::Result<Target> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        let meta = match std::fs::symlink_metadata(&current) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Target::Replace(current));
+            }
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "{}: cannot write: {}",
+                    path.display(),
+                    describe_io(&e)
+                ));
+            }
+        };
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            let link = std::fs::read_link(&current).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: cannot follow the link: {}",
+                    path.display(),
+                    describe_io(&e)
+                )
+            })?;
+            current = match current.parent() {
+                Some(parent) if link.is_relative() => parent.join(link),
+                _ => link,
+            };
+        } else if kind.is_dir() {
+            return Err(anyhow::anyhow!(
+                "{}: cannot write: a folder is in the way",
+                path.display()
+            ));
+        } else if kind.is_file() {
+            return Ok(Target::Replace(current));
+        } else {
+            return Ok(Target::Direct(current));
+        }
+    }
+    Err(anyhow::anyhow!(
+        "{}: cannot write: too many levels of symbolic links",
+        path.display()
+    ))
+}
+
+/// Streams `fill`'s output to `sink` (standard output, a device or a pipe), naming `name` in
+/// a write error such as a full device.
+fn stream_to(
+    name: &Path,
+    sink: impl Write,
+    fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut out = BufWriter::new(sink);
+    fill(&mut out)?;
+    out.flush()
+        .map_err(|e| anyhow::anyhow!("{}: cannot write: {}", name.display(), describe_io(&e)))
+}
+
+/// Renders `book` into a temporary file beside `real` (the file `path` leads to).
 fn write_temp(
     path: &Path,
+    real: &Path,
     exporter: &dyn Exporter,
     book: &Book,
 ) -> anyhow::Result<tempfile::NamedTempFile> {
-    temp_beside(path, |out| {
-        exporter.export(book, out).map_err(|e| {
-            anyhow::anyhow!("{}: {} output failed: {e}", path.display(), exporter.name())
-        })
+    temp_beside(real, |out| export_to(path, exporter, book, out))
+}
+
+/// Exports `book` into `out`; an error names `name` (the output's path).
+fn export_to(
+    name: &Path,
+    exporter: &dyn Exporter,
+    book: &Book,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    exporter.export(book, out).map_err(|e| match e {
+        postbook_core::ExportError::Io(e) => {
+            anyhow::anyhow!("{}: cannot write: {}", name.display(), describe_io(&e))
+        }
+        e => anyhow::anyhow!("{}: {} output failed: {e}", name.display(), exporter.name()),
     })
 }
 
@@ -383,20 +492,32 @@ fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> anyhow::Result<()> {
     result.map(|_| ())
 }
 
-/// Writes bytes to `path` atomically (a temporary file renamed into place), or to standard
-/// output for `-`.
+/// Writes bytes to `path` atomically (a temporary file renamed into place, through any
+/// symbolic link), directly to a device or pipe, or to standard output for `-`.
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    if path == Path::new("-") {
-        let mut out = std::io::stdout().lock();
-        out.write_all(bytes)?;
-        out.flush()?;
-        return Ok(());
-    }
-    let tmp = temp_beside(path, |out| {
+    let write = |name: &Path, out: &mut dyn Write| {
         out.write_all(bytes)
-            .map_err(|e| anyhow::anyhow!("{}: cannot write: {}", path.display(), describe_io(&e)))
-    })?;
-    persist(tmp, path)
+            .map_err(|e| anyhow::anyhow!("{}: cannot write: {}", name.display(), describe_io(&e)))
+    };
+    if path == Path::new("-") {
+        let name = Path::new("standard output");
+        return stream_to(name, std::io::stdout().lock(), |out| write(name, out));
+    }
+    match resolve_target(path)? {
+        Target::Replace(real) => {
+            let tmp = temp_beside(&real, |out| write(path, out))?;
+            persist(tmp, &real)
+        }
+        Target::Direct(real) => {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&real)
+                .map_err(|e| {
+                    anyhow::anyhow!("{}: cannot write: {}", real.display(), describe_io(&e))
+                })?;
+            stream_to(&real, file, |out| write(&real, out))
+        }
+    }
 }
 
 #[cfg(test)]
