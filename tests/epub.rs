@@ -301,6 +301,7 @@ fn fetch_images_downloads_only_when_asked() {
         "-o",
         book.to_str().expect("utf-8"),
         "--fetch-images",
+        "--allow-private-hosts",
         "-v",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));

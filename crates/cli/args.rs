@@ -195,6 +195,19 @@ pub struct ConvertArgs {
     #[arg(long)]
     pub fetch_images: bool,
 
+    /// With --fetch-images: also fetch images from loopback, private and link-local
+    /// addresses (they are fetched anyway when the site itself is on one).
+    #[arg(long)]
+    pub allow_private_hosts: bool,
+
+    /// The largest input file (or standard input) to read, e.g. 2G, 500M, 64K or bytes.
+    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = byte_size)]
+    pub max_input_size: u64,
+
+    /// The largest HTML body of any one post, e.g. 256M.
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = byte_size)]
+    pub max_post_size: u64,
+
     /// Print no warnings or progress (errors are still printed).
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -225,6 +238,49 @@ impl From<OrderArg> for Order {
             OrderArg::Title => Order::Title,
             OrderArg::Input => Order::Input,
         }
+    }
+}
+
+/// A size in bytes: a number, optionally followed by K, M or G (binary multiples: 1K is
+/// 1024 bytes; KB, MB, GB, KiB, MiB and GiB mean the same).
+pub fn byte_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "{s:?} is not a size: use bytes or a number with K, M or G (e.g. 500M)"
+            ));
+        }
+    };
+    let n: u64 = number.parse().map_err(|_| {
+        format!("{s:?} is not a size: use bytes or a number with K, M or G (e.g. 500M)")
+    })?;
+    match n.checked_mul(1 << shift) {
+        Some(0) | None => Err(format!(
+            "{s:?} is not a size above zero that fits in 64 bits"
+        )),
+        Some(bytes) => Ok(bytes),
+    }
+}
+
+/// A size for messages: `2 GB`, `256 MB`, `64 KB` or bytes.
+pub fn show_size(bytes: u64) -> String {
+    for (shift, unit) in [(30, "GB"), (20, "MB"), (10, "KB")] {
+        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return format!("{} {unit}", bytes >> shift);
+        }
+    }
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GB", b as f64 / f64::from(1 << 30)),
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / f64::from(1 << 20)),
+        b if b >= 1 << 10 => format!("{:.1} KB", b as f64 / f64::from(1 << 10)),
+        b => format!("{b} bytes"),
     }
 }
 

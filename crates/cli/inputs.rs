@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use postbook_core::rest::{Post, Site, read_rest_json};
 use postbook_core::wxr::{WxrOptions, read_wxr};
 
+use crate::args::show_size;
 use crate::{Log, UsageError};
 
 /// Everything read from the inputs.
@@ -18,11 +19,22 @@ pub struct Inputs {
     pub site: Option<Site>,
 }
 
+/// The largest input and the largest post body a run accepts (`--max-input-size`,
+/// `--max-post-size`).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Bytes of one input file or of standard input.
+    pub input: u64,
+    /// Bytes of one post's HTML.
+    pub post: u64,
+}
+
 /// Reads every input in order; the first bad one is an error that names it.
 pub fn read_all(
     inputs: &[String],
     wxr: &WxrOptions,
     site: &crate::args::SiteArgs,
+    limits: Limits,
     log: &Log,
 ) -> anyhow::Result<Inputs> {
     if inputs.iter().filter(|i| *i == "-").count() > 1 {
@@ -33,16 +45,23 @@ pub fn read_all(
         if crate::site::is_url(input) {
             let fetched = crate::site::fetch(input, site, log.quiet, log)?;
             let bytes = serde_json::to_vec(&fetched.posts)?;
-            read_one(input, &bytes, wxr, log, &mut posts)?;
+            read_one(input, &bytes, wxr, limits, log, &mut posts)?;
             continue;
         }
         if input == "-" {
             let mut bytes = Vec::new();
             std::io::stdin()
                 .lock()
+                .take(limits.input.saturating_add(1))
                 .read_to_end(&mut bytes)
                 .context("<stdin>: cannot read")?;
-            read_one("<stdin>", &bytes, wxr, log, &mut posts)?;
+            if bytes.len() as u64 > limits.input {
+                bail!(
+                    "<stdin>: more than {}, the largest input read (--max-input-size)",
+                    show_size(limits.input)
+                );
+            }
+            read_one("<stdin>", &bytes, wxr, limits, log, &mut posts)?;
             continue;
         }
         let path = Path::new(input);
@@ -56,12 +75,12 @@ pub fn read_all(
             log.detail(&format!("{input}: {} files", files.len()));
             for file in files {
                 let name = file.display().to_string();
-                let bytes = read_file(&file)?;
-                read_one(&name, &bytes, wxr, log, &mut posts)?;
+                let bytes = read_input(&file, limits.input)?;
+                read_one(&name, &bytes, wxr, limits, log, &mut posts)?;
             }
         } else {
-            let bytes = read_file(path)?;
-            read_one(input, &bytes, wxr, log, &mut posts)?;
+            let bytes = read_input(path, limits.input)?;
+            read_one(input, &bytes, wxr, limits, log, &mut posts)?;
         }
     }
     Ok(posts)
@@ -71,6 +90,7 @@ fn read_one(
     name: &str,
     bytes: &[u8],
     wxr: &WxrOptions,
+    limits: Limits,
     log: &Log,
     inputs: &mut Inputs,
 ) -> anyhow::Result<()> {
@@ -79,6 +99,18 @@ fn read_one(
     } else {
         read_rest_json(name, bytes)?
     };
+    if let Some(post) = out
+        .posts
+        .iter()
+        .find(|p| p.content.len() as u64 > limits.post)
+    {
+        bail!(
+            "{name}: post {} has {} of HTML, more than {}, the largest post read (--max-post-size)",
+            post.meta.id,
+            show_size(post.content.len() as u64),
+            show_size(limits.post)
+        );
+    }
     for warning in &out.warnings {
         log.warn(warning);
     }
@@ -119,6 +151,32 @@ fn input_files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
     }
     files.sort();
     Ok(files)
+}
+
+/// Reads a whole input file of at most `limit` bytes; the error names it and says why.
+fn read_input(path: &Path, limit: u64) -> anyhow::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read: {}", path.display(), describe_io(&e)))?;
+    let too_big = || {
+        anyhow::anyhow!(
+            "{}: larger than {}, the largest input read (--max-input-size)",
+            path.display(),
+            show_size(limit)
+        )
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > limit {
+        return Err(too_big());
+    }
+    // a pipe or device says nothing of its length: read one byte past the limit to know
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read: {}", path.display(), describe_io(&e)))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big());
+    }
+    Ok(bytes)
 }
 
 /// Reads a whole file; the error names it and says why in words.

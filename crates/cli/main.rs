@@ -253,7 +253,11 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
     if site_only && !args.inputs.iter().any(|i| site::is_url(i)) {
         log.warn("--category, --tag, --after, --before, --search, --limit and --cache apply to live sites (an http:// or https:// input); they are ignored for files");
     }
-    let read = inputs::read_all(&args.inputs, &wxr, &args.site, &log)?;
+    let limits = inputs::Limits {
+        input: args.max_input_size,
+        post: args.max_post_size,
+    };
+    let read = inputs::read_all(&args.inputs, &wxr, &args.site, limits, &log)?;
     let found = read.posts.len();
     let (mut posts, dropped) = dedupe(read.posts);
     if dropped > 0 {
@@ -308,9 +312,18 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
 fn fetch_images(args: &ConvertArgs, book: &mut Book, log: &Log) {
     let sources = postbook_fetch::ImageSources {
         media_dir: args.media.clone(),
-        fetch: args
-            .fetch_images
-            .then(|| postbook_fetch::HttpClient::new(postbook_fetch::HttpLimits::default())),
+        fetch: args.fetch_images.then(|| {
+            // images on the user's own network are fetched only when the site is there too
+            let site_is_private = book
+                .meta
+                .source
+                .as_deref()
+                .is_some_and(postbook_fetch::is_private_host);
+            postbook_fetch::HttpClient::new(postbook_fetch::HttpLimits {
+                allow_private: args.allow_private_hosts || site_is_private,
+                ..postbook_fetch::HttpLimits::default()
+            })
+        }),
         cache: args.site.cache.as_ref().map(|d| d.join("images")),
     };
     let report = postbook_fetch::resolve_images(book, &sources);

@@ -404,10 +404,43 @@ fn stream_to(
     sink: impl Write,
     fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut out = BufWriter::new(sink);
-    fill(&mut out)?;
-    out.flush()
-        .map_err(|e| anyhow::anyhow!("{}: cannot write: {}", name.display(), describe_io(&e)))
+    let mut out = BufWriter::new(PipeWatch {
+        inner: sink,
+        closed: false,
+    });
+    let result = fill(&mut out).and_then(|()| {
+        out.flush()
+            .map_err(|e| anyhow::anyhow!("{}: cannot write: {}", name.display(), describe_io(&e)))
+    });
+    // a reader that stops early (`| head`) closed the pipe: it has what it wanted
+    let closed = out.get_ref().closed;
+    if closed { Ok(()) } else { result }
+}
+
+/// A writer that notes when its reader has closed the pipe.
+struct PipeWatch<W> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: Write> PipeWatch<W> {
+    fn note<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            self.closed |= e.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+        result
+    }
+}
+
+impl<W: Write> Write for PipeWatch<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.note(result)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.inner.flush();
+        self.note(result)
+    }
 }
 
 /// Renders `book` into a temporary file beside `real` (the file `path` leads to).

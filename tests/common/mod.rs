@@ -26,12 +26,12 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
         .spawn()
         .expect("start postbook");
     if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input)
-            .expect("write stdin");
+        // postbook may stop reading early (an input over the size limit): a closed pipe is
+        // its answer, not the test's failure
+        match child.stdin.take().expect("stdin").write_all(input) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("write stdin: {e}"),
+            _ => {}
+        }
     }
     child.wait_with_output().expect("wait for postbook")
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// A whole book: its metadata and one chapter per post or page, in reading order.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Book {
     /// Title, authors, language and the like.
@@ -20,6 +21,7 @@ pub struct Book {
 }
 
 /// An image's bytes, keyed in [`Book::images`] by the URL the content gives.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageData {
     /// `image/png`, `image/jpeg` or `image/gif`: formats every e-reader and PDF viewer takes.
@@ -132,6 +134,7 @@ pub fn visit_images(blocks: &[Block], f: &mut dyn FnMut(&Image)) {
 }
 
 /// Metadata of the whole book.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BookMeta {
     /// The book's title (`--title`, the single post's title, or the site's name).
@@ -153,6 +156,7 @@ pub struct BookMeta {
 }
 
 /// One chapter: a post or a page.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Chapter {
     /// The post's metadata.
@@ -162,6 +166,7 @@ pub struct Chapter {
 }
 
 /// Typed metadata of one post or page.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PostMeta {
     /// WordPress's id of the post (unique within a site).
@@ -200,6 +205,7 @@ impl PostMeta {
 }
 
 /// A date and time in UTC, as WordPress gives it (`2024-02-01T11:00:00`).
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DateTime {
     /// Year, e.g. 2024.
@@ -311,6 +317,7 @@ impl fmt::Display for DateTime {
 }
 
 /// A block-level element of a post's body.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
     /// `<h1>`…`<h6>`. `id` is the element's `id` or one made from its text, unique in the book.
@@ -403,6 +410,7 @@ pub enum Block {
 }
 
 /// A footnote's definition: `<li id="ID">` of `ol.wp-block-footnotes`, or `meta.footnotes`.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Footnote {
     /// The id that [`Inline::FootnoteRef`] uses.
@@ -412,6 +420,7 @@ pub struct Footnote {
 }
 
 /// An image: `<img src alt title width height>`.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Image {
     /// The URL as the content gives it (absolute, relative or `data:`).
@@ -429,6 +438,7 @@ pub struct Image {
 }
 
 /// A table: `<table>` with `<thead>`, `<tbody>`, `<tfoot>` and `<caption>`.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Table {
     /// From `<caption>` or the figure's `<figcaption>`; empty when none.
@@ -447,6 +457,7 @@ pub struct Table {
 pub type Row = Vec<Cell>;
 
 /// A table cell, `<td>` or `<th>`.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
     /// `<th>` rather than `<td>`.
@@ -462,6 +473,7 @@ pub struct Cell {
 }
 
 /// Horizontal alignment of a table cell.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Align {
     /// Not given.
@@ -606,6 +618,7 @@ pub struct Slot<'a> {
 }
 
 /// An inline element.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inline {
     /// Text, whitespace collapsed (ASCII whitespace to one space; no-break spaces kept).
@@ -680,6 +693,26 @@ impl Inline {
             | Inline::Math { .. } => None,
         }
     }
+}
+
+/// The most characters a short form of a title or name keeps (running heads, outline and
+/// contents entries, the EPUB's navigation): a title longer than this is cut, with an ellipsis.
+pub const SHORT_FORM_CHARS: usize = 300;
+
+/// `text` cut to at most `max` characters (plus an ellipsis), at a space when there is one in
+/// the last fifth, for places that show a title in short: running heads, outline and contents
+/// entries. Text that fits comes back as it is. Linear in `max`, whatever `text`'s length.
+pub fn short_form(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    let Some((cut, _)) = text.char_indices().nth(max) else {
+        return std::borrow::Cow::Borrowed(text);
+    };
+    let head = &text[..cut];
+    let floor = head.char_indices().nth(max * 4 / 5).map_or(0, |(i, _)| i);
+    let head = match head[floor..].rfind(char::is_whitespace) {
+        Some(i) if floor + i > 0 => &head[..floor + i],
+        _ => head,
+    };
+    std::borrow::Cow::Owned(format!("{}\u{2026}", head.trim_end()))
 }
 
 /// The plain text of inlines: formatting dropped, line breaks as spaces, images by their alt.
@@ -810,6 +843,23 @@ pub fn expand_tabs(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_forms_cut_long_titles_at_a_space() {
+        assert_eq!(short_form("A short title", 300), "A short title");
+        let long = "word ".repeat(200_000);
+        let short = short_form(&long, 300);
+        assert!(short.chars().count() <= 301, "{}", short.chars().count());
+        assert!(short.ends_with("word\u{2026}"), "{short}");
+        // no space: cut at the limit, on a character boundary
+        let hebrew = "\u{5d0}".repeat(1000);
+        assert_eq!(
+            short_form(&hebrew, 10),
+            format!("{}\u{2026}", "\u{5d0}".repeat(10))
+        );
+        assert_eq!(short_form("abc", 3), "abc");
+        assert_eq!(short_form("abcd", 3), "abc\u{2026}");
+    }
 
     #[test]
     fn parses_wordpress_dates() {

@@ -883,9 +883,13 @@ fn collect_notes(blocks: &[Block], notes: &mut Vec<Footnote>) {
     }
 }
 
-/// The plain title of a chapter, for the table of contents.
+/// The plain title of a chapter, for the table of contents: a short form of a very long one.
 pub fn toc_title(chapter: &Chapter) -> String {
-    non_empty(&clean_text(&chapter.meta.title_text()))
+    let title = chapter.meta.title_text();
+    non_empty(&clean_text(&postbook_core::model::short_form(
+        &title,
+        postbook_core::model::SHORT_FORM_CHARS,
+    )))
 }
 
 /// A title for places that must not be empty (`<title>`, the contents, `dc:title`).
@@ -904,7 +908,12 @@ pub fn headings(blocks: &[Block]) -> Vec<(u8, String, String)> {
         for block in blocks {
             match block {
                 Block::Heading { level, id, content } => {
-                    list.push((*level, id.clone(), clean_text(&inlines_text(content))))
+                    let text = inlines_text(content);
+                    let short = postbook_core::model::short_form(
+                        &text,
+                        postbook_core::model::SHORT_FORM_CHARS,
+                    );
+                    list.push((*level, id.clone(), clean_text(&short)))
                 }
                 Block::Div { blocks, .. } | Block::Scoped { blocks, .. } => walk(blocks, list),
                 _ => {}

@@ -19,6 +19,10 @@ pub struct HttpLimits {
     pub retries: u32,
     /// The wait before the first retry; it doubles for each further one.
     pub backoff: Duration,
+    /// Whether hosts on loopback, private, link-local or unique-local addresses may be
+    /// reached. Off for what someone else's content names (images), so that a post cannot make
+    /// postbook fetch from the user's own network; on for the site the user asked for.
+    pub allow_private: bool,
 }
 
 impl Default for HttpLimits {
@@ -29,6 +33,7 @@ impl Default for HttpLimits {
             max_redirects: 5,
             retries: 3,
             backoff: Duration::from_millis(500),
+            allow_private: false,
         }
     }
 }
@@ -112,10 +117,15 @@ impl HttpClient {
             ))
             .http_status_as_error(false)
             .build();
-        HttpClient {
-            agent: config.into(),
-            limits,
-        }
+        let guard = GuardedResolver {
+            allow_private: limits.allow_private,
+        };
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            guard,
+        );
+        HttpClient { agent, limits }
     }
 
     /// The limits this client keeps.
@@ -197,6 +207,9 @@ impl HttpClient {
 
     fn error(&self, e: ureq::Error) -> FetchError {
         match e {
+            ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                FetchError::Other(e.to_string())
+            }
             ureq::Error::StatusCode(status) => FetchError::Status { status },
             ureq::Error::Timeout(_) => FetchError::Timeout(self.limits.timeout),
             ureq::Error::TooManyRedirects => {
@@ -213,5 +226,89 @@ impl HttpClient {
             ),
             other => FetchError::Other(other.to_string()),
         }
+    }
+}
+
+/// Whether an address is on the user's own machine or network, or the cloud's metadata
+/// service: loopback, private (RFC 1918), link-local (169.254/16, which holds the metadata
+/// address), unspecified, unique-local (fc00::/7), link-local IPv6 (fe80::/10), and IPv4
+/// addresses mapped into IPv6.
+pub fn is_private_address(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                // 100.64/10, carrier-grade NAT, is as private as 10/8 in practice
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private_address(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Whether the host of `url` resolves to a private address (see [`is_private_address`]):
+/// a site on such an address may have its images fetched from there too.
+pub fn is_private_host(url: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    let Ok(uri) = url.trim().parse::<ureq::http::Uri>() else {
+        return false;
+    };
+    let Some(host) = uri.host() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri.port_u16().unwrap_or(80);
+    (host, port)
+        .to_socket_addrs()
+        .is_ok_and(|mut addrs| addrs.any(|a| is_private_address(a.ip())))
+}
+
+/// Name resolution that refuses private addresses unless they are allowed. The check is on
+/// the resolved addresses, for every connection (redirects included), so neither a name that
+/// points at 127.0.0.1 nor a redirect to 10.0.0.1 gets through.
+#[derive(Debug)]
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl ureq::unversioned::resolver::Resolver for GuardedResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let all = ureq::unversioned::resolver::DefaultResolver::default()
+            .resolve(uri, config, timeout)?;
+        if self.allow_private {
+            return Ok(all);
+        }
+        let mut public = self.empty();
+        for addr in all.iter().filter(|a| !is_private_address(a.ip())) {
+            public.push(*addr);
+        }
+        if public.is_empty() {
+            let host = uri.host().unwrap_or("the host");
+            let ip = all.first().map(|a| a.ip().to_string()).unwrap_or_default();
+            return Err(ureq::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "not fetched: {host} is on a private address ({ip}), and the site is not; --allow-private-hosts fetches it"
+                ),
+            )));
+        }
+        Ok(public)
     }
 }

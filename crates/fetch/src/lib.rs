@@ -10,6 +10,6 @@ pub mod http;
 pub mod images;
 pub mod site;
 
-pub use http::{FetchError, HttpClient, HttpLimits};
+pub use http::{FetchError, HttpClient, HttpLimits, is_private_address, is_private_host};
 pub use images::{ImageReport, ImageSources, resolve_images};
 pub use site::{Fetched, Kind, SiteError, SiteQuery, fetch_site};

@@ -59,6 +59,8 @@ fn client(timeout_ms: u64) -> HttpClient {
         max_redirects: 3,
         retries: 3,
         backoff: Duration::from_millis(20),
+        // the test servers are on loopback
+        allow_private: true,
     })
 }
 
@@ -72,6 +74,7 @@ fn slow_answers_time_out() {
         retries: 0,
         ..HttpLimits {
             timeout: Duration::from_millis(300),
+            allow_private: true,
             ..HttpLimits::default()
         }
     });
@@ -125,6 +128,7 @@ fn truncated_bodies_are_errors_then_retried() {
     }));
     let none = HttpClient::new(HttpLimits {
         retries: 0,
+        allow_private: true,
         ..HttpLimits::default()
     });
     assert!(none.get_retrying(&format!("{base}/x")).is_err());

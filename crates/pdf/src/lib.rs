@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use hyphenation::{Language, Load, Standard};
 use lopdf::{Dictionary, Object, ObjectId, StringFormat};
-use postbook_core::model::{Book, DateTime, ImageData};
+use postbook_core::model::{Book, DateTime, ImageData, SHORT_FORM_CHARS, short_form};
 use postbook_core::{ExportError, Exporter};
 use printpdf::{
     Actions, BorderArray, Codepoint, Color, ColorArray, Destination, DictItem, ExternalStream,
@@ -493,7 +493,12 @@ impl Doc<'_> {
                 chapter: i,
                 anchor: None,
             };
-            let mut title = self.span(&chapter.meta.title_text(), Style::Regular, geo.size);
+            let text = chapter.meta.title_text();
+            let mut title = self.span(
+                &short_form(&text, SHORT_FORM_CHARS),
+                Style::Regular,
+                geo.size,
+            );
             title.link = Some(target.clone());
             let mut lines = break_lines(
                 &self.fonts,
@@ -546,29 +551,35 @@ impl Doc<'_> {
 
     fn running_header(&self, title: &str, out: &mut Vec<Draw>) {
         let size = self.geo.size * 0.8;
-        let mut span = self.span(title, Style::Italic, size);
-        span.color = [0.35, 0.35, 0.35];
         let w = self.geo.text_w();
-        let mut line = self
-            .line_of(&[span], 1e6, Justify::Left)
-            .pop()
-            .unwrap_or_default();
+        let head_line = |text: &str| {
+            let mut span = self.span(text, Style::Italic, size);
+            span.color = [0.35, 0.35, 0.35];
+            self.line_of(&[span], 1e6, Justify::Left)
+                .pop()
+                .unwrap_or_default()
+        };
+        // a head shows a short form: at most a few hundred characters are ever shaped, so a
+        // huge title costs no more per page than a long one
+        let title = short_form(title, 160);
+        let mut line = head_line(&title);
         if line.width > w {
-            // cut to fit, with an ellipsis
-            let mut text: String = title.chars().collect();
-            while !text.is_empty() && line.width > w {
-                let keep = text.chars().count() * 9 / 10;
-                text = text
-                    .chars()
-                    .take(keep.max(1).min(text.chars().count() - 1))
-                    .collect();
-                let mut s = self.span(&format!("{}\u{2026}", text.trim_end()), Style::Italic, size);
-                s.color = [0.35, 0.35, 0.35];
-                line = self
-                    .line_of(&[s], 1e6, Justify::Left)
-                    .pop()
-                    .unwrap_or_default();
+            // the longest cut that fits, with an ellipsis (found by halving)
+            let chars: Vec<char> = title.trim_end_matches('\u{2026}').chars().collect();
+            let (mut lo, mut hi) = (0, chars.len());
+            let mut best = head_line("\u{2026}");
+            while lo < hi {
+                let mid = (lo + hi).div_ceil(2);
+                let cut: String = chars[..mid].iter().collect();
+                let candidate = head_line(&format!("{}\u{2026}", cut.trim_end()));
+                if candidate.width <= w {
+                    best = candidate;
+                    lo = mid;
+                } else {
+                    hi = mid - 1;
+                }
             }
+            line = best;
         }
         let x = self.geo.margin_x + (w - line.width) / 2.0;
         let y = self.geo.page_h - self.geo.margin_top * 0.55;
@@ -1348,7 +1359,7 @@ fn outline_tree(book: &Book, anchors: &Anchors, pages: usize) -> Vec<Node> {
             continue;
         };
         let mut node = Node {
-            title: chapter.meta.title_text(),
+            title: short_form(&chapter.meta.title_text(), SHORT_FORM_CHARS).into_owned(),
             page,
             top,
             children: Vec::new(),
@@ -1401,7 +1412,11 @@ fn collect_headings(blocks: &[postbook_core::model::Block]) -> Vec<(u8, String, 
             Block::Heading { level, id, content } => out.push((
                 *level,
                 id.clone(),
-                postbook_core::model::inlines_text(content),
+                short_form(
+                    &postbook_core::model::inlines_text(content),
+                    SHORT_FORM_CHARS,
+                )
+                .into_owned(),
             )),
             Block::Div { blocks, .. } | Block::Scoped { blocks, .. } => {
                 out.extend(collect_headings(blocks))

@@ -82,6 +82,8 @@ pub fn render(book: &Book, options: &TextOptions) -> String {
         for (i, chapter) in book.chapters.iter().enumerate() {
             let marker = format!("{:>digits$}. ", i + 1);
             let title = chapter.meta.title_text();
+            let title =
+                postbook_core::model::short_form(&title, postbook_core::model::SHORT_FORM_CHARS);
             lines.extend(hang(&marker, wrap(&title, sub(width, marker.len()))));
         }
         lines.push(String::new());

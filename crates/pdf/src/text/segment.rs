@@ -376,12 +376,13 @@ pub(crate) fn slice(fonts: &Fonts, piece: &Piece, from: usize, to: usize) -> Pie
             return None;
         }
         let (from32, to32) = (from as u32, to as u32);
-        let first = piece.glyphs.iter().position(|g| g.cluster >= from32)?;
-        let end = piece
-            .glyphs
-            .iter()
-            .position(|g| g.cluster >= to32)
-            .unwrap_or(piece.glyphs.len());
+        // left to right, clusters never decrease: found by halving, so that cutting a huge
+        // word into many slices stays linear
+        let first = piece.glyphs.partition_point(|g| g.cluster < from32);
+        if first == piece.glyphs.len() {
+            return None;
+        }
+        let end = piece.glyphs.partition_point(|g| g.cluster < to32);
         let starts_clean = piece.glyphs[first].cluster == from32;
         let ends_clean = end == piece.glyphs.len() || piece.glyphs[end].cluster == to32;
         if !starts_clean || !ends_clean || first >= end {
