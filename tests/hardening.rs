@@ -63,9 +63,9 @@ fn images_on_private_addresses_are_fetched_only_for_a_site_there_or_when_allowed
     assert_eq!(n, 0, "{err}");
     assert!(err.contains("2 of 2 images could not be embedded"), "{err}");
     assert!(
-        err.contains(&format!(
+        err.contains(
             "not fetched: 127.0.0.1 is on a private address (127.0.0.1), and the site is not; --allow-private-hosts fetches it"
-        )),
+        ),
         "{err}"
     );
     assert!(
