@@ -139,6 +139,18 @@ fn a_named_pipe_gets_the_whole_output_and_stays_a_pipe() {
         let kind = std::fs::symlink_metadata(&fifo).expect("pipe").file_type();
         assert!(kind.is_fifo(), "{format}: the pipe was replaced");
         assert!(leftovers(dir.path()).is_empty());
+
+        // /dev/stdout is a link whose text is not a path ("pipe:[N]"): still the pipe
+        let out = run_in(
+            dir.path(),
+            &["convert", &seed(), "-f", format, "-o", "/dev/stdout", "-q"],
+            None,
+        );
+        assert!(out.status.success(), "{format}: {}", stderr(&out));
+        assert!(
+            out.stdout == expected,
+            "{format}: /dev/stdout got other bytes"
+        );
     }
 }
 

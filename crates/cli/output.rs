@@ -352,43 +352,45 @@ enum Target {
 /// Follows `path`'s symbolic links (a link's own target may be missing: it is then the file
 /// to create) and says how to write there. A folder in the way is an error naming the path.
 fn resolve_target(path: &Path) -> anyhow::Result<Target> {
+    let cannot = |e: &std::io::Error| {
+        anyhow::anyhow!("{}: cannot write: {}", path.display(), describe_io(e))
+    };
+    // what the path leads to, as the kernel follows it (this also follows /dev/stdout and
+    // /proc/self/fd/N, whose link text is not always a path)
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(anyhow::anyhow!(
+            "{}: cannot write: a folder is in the way",
+            path.display()
+        )),
+        Ok(meta) if meta.is_file() => std::fs::canonicalize(path)
+            .map(Target::Replace)
+            .map_err(|e| cannot(&e)),
+        Ok(_) => Ok(Target::Direct(path.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing_target(path),
+        Err(e) => Err(cannot(&e)),
+    }
+}
+
+/// The file to create for a path that leads nowhere yet: the path itself, or the end of its
+/// chain of symbolic links when it is a link to a missing file.
+fn missing_target(path: &Path) -> anyhow::Result<Target> {
     let mut current = path.to_path_buf();
     for _ in 0..40 {
-        let meta = match std::fs::symlink_metadata(&current) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Target::Replace(current));
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let link = std::fs::read_link(&current).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{}: cannot follow the link: {}",
+                        path.display(),
+                        describe_io(&e)
+                    )
+                })?;
+                current = match current.parent() {
+                    Some(parent) if link.is_relative() => parent.join(link),
+                    _ => link,
+                };
             }
-            Err(e) => {
-                return Err(anyhow::anyhow!(
-                    "{}: cannot write: {}",
-                    path.display(),
-                    describe_io(&e)
-                ));
-            }
-        };
-        let kind = meta.file_type();
-        if kind.is_symlink() {
-            let link = std::fs::read_link(&current).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: cannot follow the link: {}",
-                    path.display(),
-                    describe_io(&e)
-                )
-            })?;
-            current = match current.parent() {
-                Some(parent) if link.is_relative() => parent.join(link),
-                _ => link,
-            };
-        } else if kind.is_dir() {
-            return Err(anyhow::anyhow!(
-                "{}: cannot write: a folder is in the way",
-                path.display()
-            ));
-        } else if kind.is_file() {
-            return Ok(Target::Replace(current));
-        } else {
-            return Ok(Target::Direct(current));
+            _ => return Ok(Target::Replace(current)),
         }
     }
     Err(anyhow::anyhow!(
