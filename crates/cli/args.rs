@@ -208,6 +208,10 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = byte_size)]
     pub max_post_size: u64,
 
+    /// Threads to use (default: one per core). The output is the same for any number.
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub jobs: Option<u16>,
+
     /// Print no warnings or progress (errors are still printed).
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,

@@ -7,14 +7,17 @@
 //! book gives the same bytes: fixed zip timestamps and an identifier derived from the posts.
 
 mod cover;
+mod pack;
 mod xhtml;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Write};
 
 use epub_builder::{EpubBuilder, EpubContent, EpubVersion, ReferenceType, TocElement};
 use postbook_core::model::{Book, ImageData};
 use postbook_core::{ExportError, Exporter};
+use rayon::prelude::*;
 
 pub use cover::generate as generate_cover;
 use xhtml::{BookRefs, ChapterWriter, clean_text, esc};
@@ -110,6 +113,9 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
     }
     let mut builder =
         EpubBuilder::new(epub_builder::ZipLibrary::new().map_err(err)?).map_err(err)?;
+    // epub-builder gets empty placeholders for the large files (chapters, images), which it
+    // would deflate one after another; the real bytes go into the container in parallel
+    let mut real: HashMap<String, Cow<[u8]>> = HashMap::new();
     builder.epub_version(EpubVersion::V30);
     builder.set_title(xhtml::non_empty(&clean_text(&meta.title)));
     for author in &meta.authors {
@@ -169,12 +175,12 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
         if let Some(image) = book.images.get(url) {
             let href = format!("images/image-{:04}.{}", n + 1, image.extension());
             builder
-                .add_resource(
-                    &href,
-                    Cursor::new(image.data.as_slice()),
-                    image.media_type.as_str(),
-                )
+                .add_resource(&href, Cursor::new(&[][..]), image.media_type.as_str())
                 .map_err(err)?;
+            real.insert(
+                format!("OEBPS/{href}"),
+                Cow::Borrowed(image.data.as_slice()),
+            );
             hrefs.insert(url.clone(), href);
         }
     }
@@ -208,8 +214,9 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
         };
     let cover_href = format!("images/cover.{cover_ext}");
     builder
-        .add_cover_image(&cover_href, Cursor::new(cover_bytes), cover_type)
+        .add_cover_image(&cover_href, Cursor::new(&[][..]), cover_type)
         .map_err(err)?;
+    real.insert(format!("OEBPS/{cover_href}"), Cow::Borrowed(cover_bytes));
     let cover_page = format!(
         "{}<section class=\"cover\" epub:type=\"cover\"><img src=\"{}\" alt=\"{}\"/></section>\n{}",
         xhtml::document_start(&meta.title, &lang, None),
@@ -237,11 +244,17 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
         .map(|i| format!("chapter-{:04}.xhtml", i + 1))
         .collect();
     let refs = BookRefs::new(book, files.clone(), hrefs);
-    for (i, chapter) in book.chapters.iter().enumerate() {
-        let writer = ChapterWriter::new(&refs, i);
-        let page = writer.chapter(chapter, &lang);
+    // each chapter's XHTML is written on its own, in parallel; the book takes them in order
+    let pages: Vec<String> = book
+        .chapters
+        .par_iter()
+        .enumerate()
+        .map(|(i, chapter)| ChapterWriter::new(&refs, i).chapter(chapter, &lang))
+        .collect();
+    for ((i, chapter), page) in book.chapters.iter().enumerate().zip(pages) {
         let mut content =
-            EpubContent::new(files[i].clone(), page.as_bytes()).title(xhtml::toc_title(chapter));
+            EpubContent::new(files[i].clone(), &[][..]).title(xhtml::toc_title(chapter));
+        real.insert(format!("OEBPS/{}", files[i]), Cow::Owned(page.into_bytes()));
         if i == 0 {
             content = content.reftype(ReferenceType::Text);
         }
@@ -255,9 +268,18 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
         builder.add_content(content).map_err(err)?;
     }
 
-    let mut bytes = Vec::new();
-    builder.generate(&mut bytes).map_err(err)?;
-    repack(&bytes, &extra).map_err(|e| ExportError::Format(format!("EPUB: {e}")))
+    let mut built = Vec::new();
+    builder.generate(&mut built).map_err(err)?;
+    let files = pack::files_of(&built, real, |name, bytes| {
+        if name.ends_with(".opf") {
+            fix_opf(&String::from_utf8_lossy(&bytes), &extra).into_bytes()
+        } else {
+            bytes
+        }
+    })?;
+    let mut out = Vec::new();
+    pack::write_epub(files, &mut out)?;
+    Ok(out)
 }
 
 /// Nested contents entries for the headings down to `depth` (1 = the chapter alone).
@@ -390,49 +412,6 @@ pub fn identifier(book: &Book) -> uuid::Uuid {
         parts.join(",")
     );
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes())
-}
-
-/// Rewrites the zip epub-builder made: the `mimetype` entry first and stored, every other file
-/// in the same order with a fixed timestamp (epub-builder stamps the wall clock), images stored
-/// and text deflated, and the package document mended by [`fix_opf`].
-fn repack(epub: &[u8], extra_metadata: &str) -> Result<Vec<u8>, String> {
-    use zip::write::SimpleFileOptions;
-    use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
-    let mut archive = ZipArchive::new(Cursor::new(epub)).map_err(|e| e.to_string())?;
-    let stamp = DateTime::default();
-    let stored = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Stored)
-        .last_modified_time(stamp);
-    let deflated = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
-        .last_modified_time(stamp);
-    let mut out = ZipWriter::new(Cursor::new(Vec::new()));
-    out.start_file("mimetype", stored)
-        .map_err(|e| e.to_string())?;
-    out.write_all(b"application/epub+zip")
-        .map_err(|e| e.to_string())?;
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(|e| e.to_string())?;
-        let name = entry.name().to_string();
-        if name == "mimetype" || entry.is_dir() {
-            continue;
-        }
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-        let compressed = [".png", ".jpg", ".jpeg", ".gif"]
-            .iter()
-            .any(|e| name.ends_with(e));
-        out.start_file(name.as_str(), if compressed { stored } else { deflated })
-            .map_err(|e| e.to_string())?;
-        if name.ends_with(".opf") {
-            let opf = String::from_utf8(bytes).map_err(|e| e.to_string())?;
-            out.write_all(fix_opf(&opf, extra_metadata).as_bytes())
-                .map_err(|e| e.to_string())?;
-        } else {
-            out.write_all(&bytes).map_err(|e| e.to_string())?;
-        }
-    }
-    Ok(out.finish().map_err(|e| e.to_string())?.into_inner())
 }
 
 /// Mends epub-builder's package document: 0.8.3 gives `dc:language` and `dc:creator` the

@@ -11,6 +11,7 @@ use std::io::Write;
 
 use postbook_core::model::{Align, Block, Book, Chapter, Footnote, Inline, Table, expand_tabs};
 use postbook_core::{ExportError, Exporter};
+use rayon::prelude::*;
 use unicode_width::UnicodeWidthStr;
 
 /// Options of the text exporter.
@@ -89,17 +90,31 @@ pub fn render(book: &Book, options: &TextOptions) -> String {
         lines.push(String::new());
         lines.push(String::new());
     }
-    for (i, chapter) in book.chapters.iter().enumerate() {
+    // each chapter is wrapped on its own (in parallel), then joined in order
+    let chapters: Vec<String> = book
+        .chapters
+        .par_iter()
+        .map(|chapter| join_lines(ChapterWriter::new(width).chapter(chapter)))
+        .collect();
+    let mut text = join_lines(lines);
+    for (i, chapter) in chapters.iter().enumerate() {
         if i > 0 {
-            lines.push(String::new());
-            lines.push(String::new());
+            text.push_str("\n\n");
         }
-        lines.extend(ChapterWriter::new(width).chapter(chapter));
+        text.push_str(chapter);
     }
-    while lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
+    while text.ends_with("\n\n") {
+        text.pop();
     }
-    let mut text = String::new();
+    if text == "\n" {
+        text.clear();
+    }
+    text
+}
+
+/// Lines as text, each without trailing spaces and ended by a newline.
+fn join_lines(lines: Vec<String>) -> String {
+    let mut text = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
     for line in lines {
         text.push_str(line.trim_end());
         text.push('\n');
