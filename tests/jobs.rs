@@ -1,0 +1,58 @@
+//! `--jobs N`: the same book, byte for byte, whatever the number of threads.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn outputs_are_the_same_for_any_number_of_threads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs: Vec<String> = [
+        "rest/samples/gutenberg-posts-embed.json",
+        "rest/scripts/hebrew.json",
+        "rest/scripts/persian.json",
+        "rest/scripts/hindi.json",
+    ]
+    .iter()
+    .map(|p| fixtures().join(p).to_str().expect("utf-8").to_string())
+    .collect();
+    let media = fixtures().join("media");
+    for format in ["txt", "epub", "pdf"] {
+        let mut outputs = Vec::new();
+        for jobs in ["1", "2", "5"] {
+            let path = dir.path().join(format!("book-{jobs}.{format}"));
+            let mut args = vec!["convert"];
+            args.extend(inputs.iter().map(String::as_str));
+            args.extend([
+                "-f",
+                format,
+                "-j",
+                jobs,
+                "--media",
+                media.to_str().unwrap(),
+                "-q",
+                "-o",
+                path.to_str().unwrap(),
+            ]);
+            let out = run(&args);
+            assert!(out.status.success(), "{format} -j {jobs}: {}", stderr(&out));
+            outputs.push((jobs, std::fs::read(&path).expect("output")));
+        }
+        let (_, first) = &outputs[0];
+        assert!(first.len() > 1000, "{format}: {} bytes", first.len());
+        for (jobs, bytes) in &outputs[1..] {
+            assert!(
+                bytes == first,
+                "{format}: -j {jobs} gave other bytes than -j 1 ({} and {})",
+                bytes.len(),
+                first.len()
+            );
+        }
+    }
+    // not a number of threads
+    for bad in ["0", "x", "-1"] {
+        let flag = format!("--jobs={bad}");
+        let out = run(&["convert", &inputs[0], "-f", "txt", &flag]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+    }
+}
