@@ -85,30 +85,102 @@ pub fn read_rest_json(file: &str, bytes: &[u8]) -> Result<ReadOutput, ReadError>
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ReadError::Empty { file: file.into() });
     }
-    let mut out = ReadOutput::default();
-    let value: Value = match serde_json::from_slice(bytes) {
-        Ok(value) => value,
+    match read_items(file, bytes) {
+        Ok(out) => Ok(out),
+        Err(Failure::Read(e)) => Err(e),
         // JavaScript tools (not PHP) can write half of a UTF-16 surrogate pair, `"\ud83d"`, which
         // strict JSON readers refuse: such a character becomes U+FFFD instead of losing the file
-        Err(e) => {
+        Err(Failure::Json(e)) => {
             let (repaired, count) = replace_lone_surrogates(bytes);
             if count == 0 {
                 return Err(json_error(file, &e));
             }
             // the mended text has the same length, so a later error keeps its line and column
-            let value = serde_json::from_slice(&repaired).map_err(|e| json_error(file, &e))?;
-            out.warnings.push(format!(
-                "{file}: {count} unpaired UTF-16 surrogate escape{} (\\ud800-\\udfff) replaced with U+FFFD",
-                if count == 1 { "" } else { "s" }
-            ));
-            value
+            let mut out = match read_items(file, &repaired) {
+                Ok(out) => out,
+                Err(Failure::Read(e)) => return Err(e),
+                Err(Failure::Json(e)) => return Err(json_error(file, &e)),
+            };
+            out.warnings.insert(
+                0,
+                format!(
+                    "{file}: {count} unpaired UTF-16 surrogate escape{} (\\ud800-\\udfff) replaced with U+FFFD",
+                    if count == 1 { "" } else { "s" }
+                ),
+            );
+            Ok(out)
         }
-    };
-    let first = match &value {
-        Value::Array(items) => items.first(),
-        other => Some(other),
-    };
-    out.site = first.and_then(|p| p.get("_postbook_site")).map(|s| {
+    }
+}
+
+/// Why reading a file's items stopped.
+enum Failure {
+    /// The bytes are not JSON.
+    Json(serde_json::Error),
+    /// The JSON is not posts.
+    Read(ReadError),
+}
+
+/// Reads the posts of a REST JSON file. An array is read one item at a time, each item turned
+/// into a [`Post`] before the next is read, so that a file of thousands of posts never holds
+/// more than one post's JSON tree.
+fn read_items(file: &str, bytes: &[u8]) -> Result<ReadOutput, Failure> {
+    use serde::Deserializer as _;
+    let mut out = ReadOutput::default();
+    let mut failure = None;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let top = de.deserialize_any(Items {
+        file,
+        out: &mut out,
+        failure: &mut failure,
+    });
+    if let Some(e) = failure {
+        // a syntax error anywhere in the file is said first, with its line and column, as a
+        // reader of the whole file would (the visitor read on to the end to know)
+        return Err(match top {
+            Err(j) if j.classify() != serde_json::error::Category::Data => Failure::Json(j),
+            _ => match de.end() {
+                Err(j) => Failure::Json(j),
+                Ok(()) => Failure::Read(e),
+            },
+        });
+    }
+    let top = top.map_err(Failure::Json)?;
+    de.end().map_err(Failure::Json)?;
+    match top {
+        None => {
+            if out.posts.is_empty() && out.warnings.is_empty() {
+                out.warnings
+                    .push(format!("{file}: the array holds no posts"));
+            }
+        }
+        Some(value) => {
+            out.site = site_of(&value);
+            match value {
+                Value::Object(obj) if is_post(&obj) => {
+                    read_post(file, obj, &mut out).map_err(Failure::Read)?
+                }
+                Value::Object(obj) if is_wp_error(&obj) => {
+                    return Err(Failure::Read(wp_error(file, &obj)));
+                }
+                other => {
+                    return Err(Failure::Read(ReadError::NotPosts {
+                        file: file.into(),
+                        message: format!(
+                            "not WordPress posts: expected a post or page object (with \"id\" and \"content\") or an array of them, as /wp-json/wp/v2/posts returns, found {}",
+                            describe(&other)
+                        ),
+                    }));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What `postbook fetch` records about the site, on the first post (`_postbook_site`).
+fn site_of(first: &Value) -> Option<Site> {
+    first.get("_postbook_site").map(|s| {
         let text = |k: &str| {
             s.get(k)
                 .and_then(Value::as_str)
@@ -121,45 +193,82 @@ pub fn read_rest_json(file: &str, bytes: &[u8]) -> Result<ReadOutput, ReadError>
             url: text("url"),
             language: text("language"),
         }
-    });
-    match value {
-        Value::Array(items) => {
-            for (i, item) in items.into_iter().enumerate() {
-                match item {
-                    Value::Object(obj) if is_post(&obj) => read_post(file, obj, &mut out)?,
-                    Value::Object(obj) if is_wp_error(&obj) => {
-                        return Err(wp_error(file, &obj));
-                    }
-                    other => {
-                        return Err(ReadError::NotPosts {
-                            file: file.into(),
-                            message: format!(
-                                "item {} of the array is not a WordPress post or page: expected an object with \"id\" and \"content\", found {}",
-                                i + 1,
-                                describe(&other)
-                            ),
-                        });
-                    }
-                }
-            }
-            if out.posts.is_empty() && out.warnings.is_empty() {
-                out.warnings
-                    .push(format!("{file}: the array holds no posts"));
-            }
-        }
-        Value::Object(obj) if is_post(&obj) => read_post(file, obj, &mut out)?,
-        Value::Object(obj) if is_wp_error(&obj) => return Err(wp_error(file, &obj)),
-        other => {
-            return Err(ReadError::NotPosts {
-                file: file.into(),
-                message: format!(
-                    "not WordPress posts: expected a post or page object (with \"id\" and \"content\") or an array of them, as /wp-json/wp/v2/posts returns, found {}",
-                    describe(&other)
-                ),
-            });
-        }
+    })
+}
+
+/// The file's top value: an array's items are read into posts as they come (the visitor gives
+/// `None`); anything else is kept whole for [`read_items`] to judge.
+struct Items<'a> {
+    file: &'a str,
+    out: &'a mut ReadOutput,
+    failure: &'a mut Option<ReadError>,
+}
+
+impl<'de> serde::de::Visitor<'de> for Items<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("WordPress posts")
     }
-    Ok(out)
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        let mut i = 0;
+        while let Some(item) = seq.next_element::<Value>()? {
+            if i == 0 {
+                self.out.site = site_of(&item);
+            }
+            let result = match item {
+                Value::Object(obj) if is_post(&obj) => read_post(self.file, obj, self.out),
+                Value::Object(obj) if is_wp_error(&obj) => Err(wp_error(self.file, &obj)),
+                other => Err(ReadError::NotPosts {
+                    file: self.file.into(),
+                    message: format!(
+                        "item {} of the array is not a WordPress post or page: expected an object with \"id\" and \"content\", found {}",
+                        i + 1,
+                        describe(&other)
+                    ),
+                }),
+            };
+            if let Err(e) = result {
+                *self.failure = Some(e);
+                // on to the end, so that a syntax error later on is found
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                return Err(A::Error::custom("not posts"));
+            }
+            i += 1;
+        }
+        Ok(None)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        use serde::Deserialize as _;
+        Value::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(Value::Bool(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(Value::from(v)))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(Value::from(v)))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(Value::from(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Value::from(v)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Some(Value::Null))
+    }
 }
 
 fn json_error(file: &str, e: &serde_json::Error) -> ReadError {
