@@ -54,7 +54,7 @@ impl Exporter for TextExporter {
     }
 
     fn export(&self, book: &Book, out: &mut dyn Write) -> Result<(), ExportError> {
-        out.write_all(render(book, &self.options).as_bytes())?;
+        write(book, &self.options, out)?;
         out.flush()?;
         Ok(())
     }
@@ -62,6 +62,17 @@ impl Exporter for TextExporter {
 
 /// The whole book as text.
 pub fn render(book: &Book, options: &TextOptions) -> String {
+    let mut bytes = Vec::new();
+    write(book, options, &mut bytes).expect("writing to memory");
+    String::from_utf8(bytes).expect("the text is UTF-8")
+}
+
+/// Chapters wrapped together, in parallel, before they are written: enough to keep every
+/// core busy, few enough that a book of ten thousand posts is never held whole in memory.
+const BATCH: usize = 256;
+
+/// Writes the whole book as text to `out`, a batch of chapters at a time.
+pub fn write(book: &Book, options: &TextOptions, out: &mut dyn Write) -> std::io::Result<()> {
     let width = options.width;
     let mut lines: Vec<String> = Vec::new();
     if book.chapters.len() > 1 {
@@ -90,26 +101,57 @@ pub fn render(book: &Book, options: &TextOptions) -> String {
         lines.push(String::new());
         lines.push(String::new());
     }
-    // each chapter is wrapped on its own (in parallel), then joined in order
-    let chapters: Vec<String> = book
-        .chapters
-        .par_iter()
-        .map(|chapter| join_lines(ChapterWriter::new(width).chapter(chapter)))
-        .collect();
-    let mut text = join_lines(lines);
-    for (i, chapter) in chapters.iter().enumerate() {
-        if i > 0 {
-            text.push_str("\n\n");
+    let mut sink = TrimmedEnd {
+        out,
+        newlines: 0,
+        written: false,
+    };
+    sink.write(&join_lines(lines))?;
+    for (b, batch) in book.chapters.chunks(BATCH).enumerate() {
+        // each chapter is wrapped on its own (in parallel), then written in order
+        let texts: Vec<String> = batch
+            .par_iter()
+            .map(|chapter| join_lines(ChapterWriter::new(width).chapter(chapter)))
+            .collect();
+        for (i, text) in texts.iter().enumerate() {
+            if b + i > 0 {
+                sink.write("\n\n")?;
+            }
+            sink.write(text)?;
         }
-        text.push_str(chapter);
     }
-    while text.ends_with("\n\n") {
-        text.pop();
+    sink.finish()
+}
+
+/// A writer of text that drops the empty lines at its very end: newlines are held back until
+/// more text follows, and the text ends with one.
+struct TrimmedEnd<'a> {
+    out: &'a mut dyn Write,
+    newlines: usize,
+    written: bool,
+}
+
+impl TrimmedEnd<'_> {
+    fn write(&mut self, text: &str) -> std::io::Result<()> {
+        let body = text.trim_end_matches('\n');
+        if !body.is_empty() {
+            for _ in 0..self.newlines {
+                self.out.write_all(b"\n")?;
+            }
+            self.out.write_all(body.as_bytes())?;
+            self.newlines = 0;
+            self.written = true;
+        }
+        self.newlines += text.len() - body.len();
+        Ok(())
     }
-    if text == "\n" {
-        text.clear();
+
+    fn finish(self) -> std::io::Result<()> {
+        if self.written {
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
     }
-    text
 }
 
 /// Lines as text, each without trailing spaces and ended by a newline.
