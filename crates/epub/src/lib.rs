@@ -17,7 +17,6 @@ use std::io::{Cursor, Write};
 use epub_builder::{EpubBuilder, EpubContent, EpubVersion, ReferenceType, TocElement};
 use postbook_core::model::{Book, ImageData};
 use postbook_core::{ExportError, Exporter};
-use rayon::prelude::*;
 
 pub use cover::generate as generate_cover;
 use xhtml::{BookRefs, ChapterWriter, clean_text, esc};
@@ -77,8 +76,7 @@ impl Exporter for EpubExporter {
     }
 
     fn export(&self, book: &Book, out: &mut dyn Write) -> Result<(), ExportError> {
-        let bytes = build(book, &self.options).map_err(|e| ExportError::Format(e.to_string()))?;
-        out.write_all(&bytes)?;
+        write(book, &self.options, out)?;
         out.flush()?;
         Ok(())
     }
@@ -90,6 +88,13 @@ fn err(e: epub_builder::Error) -> ExportError {
 
 /// The whole book as EPUB bytes.
 pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError> {
+    let mut out = Vec::new();
+    write(book, options, &mut out)?;
+    Ok(out)
+}
+
+/// Writes the book as an EPUB to `out`, its chapters made and deflated a batch at a time.
+pub fn write(book: &Book, options: &EpubOptions, out: &mut dyn Write) -> Result<(), ExportError> {
     let meta = &book.meta;
     let lang = language_tag(&meta.language);
     let mut extra = String::new();
@@ -115,7 +120,7 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
         EpubBuilder::new(epub_builder::ZipLibrary::new().map_err(err)?).map_err(err)?;
     // epub-builder gets empty placeholders for the large files (chapters, images), which it
     // would deflate one after another; the real bytes go into the container in parallel
-    let mut real: HashMap<String, Cow<[u8]>> = HashMap::new();
+    let mut real: HashMap<String, pack::Source> = HashMap::new();
     builder.epub_version(EpubVersion::V30);
     builder.set_title(xhtml::non_empty(&clean_text(&meta.title)));
     for author in &meta.authors {
@@ -179,7 +184,7 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
                 .map_err(err)?;
             real.insert(
                 format!("OEBPS/{href}"),
-                Cow::Borrowed(image.data.as_slice()),
+                pack::Source::Bytes(Cow::Borrowed(image.data.as_slice())),
             );
             hrefs.insert(url.clone(), href);
         }
@@ -216,7 +221,10 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
     builder
         .add_cover_image(&cover_href, Cursor::new(&[][..]), cover_type)
         .map_err(err)?;
-    real.insert(format!("OEBPS/{cover_href}"), Cow::Borrowed(cover_bytes));
+    real.insert(
+        format!("OEBPS/{cover_href}"),
+        pack::Source::Bytes(Cow::Borrowed(cover_bytes)),
+    );
     let cover_page = format!(
         "{}<section class=\"cover\" epub:type=\"cover\"><img src=\"{}\" alt=\"{}\"/></section>\n{}",
         xhtml::document_start(&meta.title, &lang, None),
@@ -244,17 +252,12 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
         .map(|i| format!("chapter-{:04}.xhtml", i + 1))
         .collect();
     let refs = BookRefs::new(book, files.clone(), hrefs);
-    // each chapter's XHTML is written on its own, in parallel; the book takes them in order
-    let pages: Vec<String> = book
-        .chapters
-        .par_iter()
-        .enumerate()
-        .map(|(i, chapter)| ChapterWriter::new(&refs, i).chapter(chapter, &lang))
-        .collect();
-    for ((i, chapter), page) in book.chapters.iter().enumerate().zip(pages) {
+    // each chapter's XHTML is made when the container is written, a batch at a time, in
+    // parallel
+    for (i, chapter) in book.chapters.iter().enumerate() {
         let mut content =
             EpubContent::new(files[i].clone(), &[][..]).title(xhtml::toc_title(chapter));
-        real.insert(format!("OEBPS/{}", files[i]), Cow::Owned(page.into_bytes()));
+        real.insert(format!("OEBPS/{}", files[i]), pack::Source::Made(i));
         if i == 0 {
             content = content.reftype(ReferenceType::Text);
         }
@@ -277,9 +280,13 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
             bytes
         }
     })?;
-    let mut out = Vec::new();
-    pack::write_epub(files, &mut out)?;
-    Ok(out)
+    let make = |i: usize| {
+        ChapterWriter::new(&refs, i)
+            .chapter(&book.chapters[i], &lang)
+            .into_bytes()
+    };
+    pack::write_epub(files, &make, out)?;
+    Ok(())
 }
 
 /// Nested contents entries for the headings down to `depth` (1 = the chapter alone).

@@ -15,9 +15,9 @@ use rayon::prelude::*;
 /// chapters and images, so that it deflates nothing large) and passed through `mend`.
 pub fn files_of<'a>(
     built: &[u8],
-    mut real: HashMap<String, Cow<'a, [u8]>>,
+    mut real: HashMap<String, Source<'a>>,
     mend: impl Fn(&str, Vec<u8>) -> Vec<u8>,
-) -> std::io::Result<Vec<(String, Cow<'a, [u8]>)>> {
+) -> std::io::Result<Vec<(String, Source<'a>)>> {
     let mut archive =
         zip::ZipArchive::new(std::io::Cursor::new(built)).map_err(std::io::Error::other)?;
     let mut files = Vec::with_capacity(archive.len());
@@ -34,10 +34,22 @@ pub fn files_of<'a>(
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes)?;
         let bytes = mend(&name, bytes);
-        files.push((name, Cow::Owned(bytes)));
+        files.push((name, Source::Bytes(Cow::Owned(bytes))));
     }
     Ok(files)
 }
+
+/// Where a file's bytes come from: given, or made when the file is written (a chapter's XHTML,
+/// by its index), so that a book's chapters are never all in memory at once.
+pub enum Source<'a> {
+    /// The bytes.
+    Bytes(Cow<'a, [u8]>),
+    /// Made by the writer's `make` from this number.
+    Made(usize),
+}
+
+/// Files made and deflated together, in parallel, before they are written.
+const BATCH: usize = 256;
 
 /// One file of the archive, ready to write.
 struct Entry {
@@ -89,11 +101,16 @@ fn entry(name: String, bytes: Cow<'_, [u8]>) -> std::io::Result<Entry> {
 }
 
 /// Writes `files` as an EPUB container to `out`: `mimetype` first (stored), then the files in
-/// their order, each deflated unless already compressed.
-pub fn write_epub(files: Vec<(String, Cow<'_, [u8]>)>, out: &mut dyn Write) -> std::io::Result<()> {
+/// their order, each deflated unless already compressed. Files are made (by `make`) and
+/// deflated a batch at a time, in parallel, and written as each batch is ready.
+pub fn write_epub(
+    files: Vec<(String, Source<'_>)>,
+    make: &(dyn Fn(usize) -> Vec<u8> + Sync),
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let mut all = vec![(
         "mimetype".to_string(),
-        Cow::Borrowed(&b"application/epub+zip"[..]),
+        Source::Bytes(Cow::Borrowed(&b"application/epub+zip"[..])),
     )];
     all.extend(files.into_iter().filter(|(n, _)| n != "mimetype"));
     if all.len() > usize::from(u16::MAX) {
@@ -102,16 +119,37 @@ pub fn write_epub(files: Vec<(String, Cow<'_, [u8]>)>, out: &mut dyn Write) -> s
             all.len()
         )));
     }
-    let entries: Vec<Entry> = all
-        .into_par_iter()
-        .map(|(name, bytes)| entry(name, bytes))
-        .collect::<std::io::Result<_>>()?;
-
+    let count = all.len() as u16;
     let mut offset: u64 = 0;
     let mut central = Vec::new();
+    let mut rest = all.into_iter();
+    loop {
+        let batch: Vec<(String, Source)> = rest.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
+        let entries: Vec<Entry> = batch
+            .into_par_iter()
+            .map(|(name, source)| match source {
+                Source::Bytes(bytes) => entry(name, bytes),
+                Source::Made(i) => entry(name, Cow::Owned(make(i))),
+            })
+            .collect::<std::io::Result<_>>()?;
+        write_entries(&entries, &mut offset, &mut central, out)?;
+    }
+    finish(count, offset, &central, out)
+}
+
+/// Writes entries' local headers and data at `offset`, and adds their central records.
+fn write_entries(
+    entries: &[Entry],
+    offset: &mut u64,
+    central: &mut Vec<u8>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let limit = || std::io::Error::other("the book is larger than a ZIP file can hold (4 GB)");
-    for e in &entries {
-        let here = u32::try_from(offset).map_err(|_| limit())?;
+    for e in entries {
+        let here = u32::try_from(*offset).map_err(|_| limit())?;
         let flags: u16 = if e.name.is_ascii() { 0 } else { 1 << 11 };
         let method: u16 = if e.deflated { 8 } else { 0 };
         let name = e.name.as_bytes();
@@ -132,7 +170,7 @@ pub fn write_epub(files: Vec<(String, Cow<'_, [u8]>)>, out: &mut dyn Write) -> s
         local.extend_from_slice(name);
         out.write_all(&local)?;
         out.write_all(&e.data)?;
-        offset += (local.len() + e.data.len()) as u64;
+        *offset += (local.len() + e.data.len()) as u64;
 
         central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
         central.extend_from_slice(&20u16.to_le_bytes()); // made by: 2.0, MS-DOS attributes
@@ -149,10 +187,15 @@ pub fn write_epub(files: Vec<(String, Cow<'_, [u8]>)>, out: &mut dyn Write) -> s
         central.extend_from_slice(&here.to_le_bytes());
         central.extend_from_slice(name);
     }
+    Ok(())
+}
+
+/// Writes the central directory and its end record.
+fn finish(count: u16, offset: u64, central: &[u8], out: &mut dyn Write) -> std::io::Result<()> {
+    let limit = || std::io::Error::other("the book is larger than a ZIP file can hold (4 GB)");
     let central_at = u32::try_from(offset).map_err(|_| limit())?;
     let central_len = u32::try_from(central.len()).map_err(|_| limit())?;
-    out.write_all(&central)?;
-    let count = entries.len() as u16;
+    out.write_all(central)?;
     let mut end = Vec::with_capacity(22);
     end.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
     end.extend_from_slice(&[0; 4]); // this disk, the central directory's disk
@@ -172,23 +215,34 @@ mod tests {
 
     #[test]
     fn the_zip_crate_reads_what_is_written() {
-        let files: Vec<(String, Cow<[u8]>)> = vec![
-            (
-                "META-INF/container.xml".into(),
-                b"<container/>".repeat(50).into(),
-            ),
-            (
-                "OEBPS/images/a.png".into(),
-                vec![0x89, b'P', b'N', b'G'].into(),
-            ),
+        let files: Vec<(String, Vec<u8>)> = vec![
+            ("META-INF/container.xml".into(), b"<container/>".repeat(50)),
+            ("OEBPS/images/a.png".into(), vec![0x89, b'P', b'N', b'G']),
             (
                 "OEBPS/caf\u{e9}.xhtml".into(),
-                "é".repeat(1000).into_bytes().into(),
+                "é".repeat(1000).into_bytes(),
             ),
-            ("OEBPS/empty.css".into(), Vec::new().into()),
+            ("OEBPS/empty.css".into(), Vec::new()),
         ];
+        // the third is made by the writer, the others given
+        let sources = files
+            .iter()
+            .enumerate()
+            .map(|(i, (n, b))| {
+                let source = if i == 2 {
+                    Source::Made(7)
+                } else {
+                    Source::Bytes(Cow::Borrowed(b.as_slice()))
+                };
+                (n.clone(), source)
+            })
+            .collect();
+        let make = |i: usize| {
+            assert_eq!(i, 7);
+            "é".repeat(1000).into_bytes()
+        };
         let mut bytes = Vec::new();
-        write_epub(files.clone(), &mut bytes).expect("write");
+        write_epub(sources, &make, &mut bytes).expect("write");
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).expect("a zip");
         assert_eq!(zip.len(), 5);
         let mut first = zip.by_index(0).expect("mimetype");
