@@ -122,103 +122,62 @@ fn inputs_larger_than_the_limit_are_refused_by_name() {
     let html = format!("<p>{}</p>", "word ".repeat(40_000));
     std::fs::write(&input, post_json("https://blog.invalid/p/", &html)).expect("write");
     let name = input.to_str().expect("utf-8");
+    // exit 1, the message on standard error, nothing on standard output
+    let refused = |out: std::process::Output, message: &str| {
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{}", stderr(&out));
+        assert!(out.stdout.is_empty());
+    };
+    let to_text =
+        |input: &str, limit: &str| run(&["convert", input, "-f", "txt", "-o", "-", limit]);
 
     // a file
-    let out = run(&[
-        "convert",
-        name,
-        "-f",
-        "txt",
-        "-o",
-        "-",
-        "--max-input-size",
-        "100K",
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains(&format!(
-            "{name}: larger than 100 KB, the largest input read (--max-input-size)"
-        )),
-        "{}",
-        stderr(&out)
+    refused(
+        to_text(name, "--max-input-size=100K"),
+        &format!("{name}: larger than 100 KB, the largest input read (--max-input-size)"),
     );
-    assert!(out.stdout.is_empty());
     // standard input
     let bytes = std::fs::read(&input).expect("read");
-    let out = run_in(
-        dir.path(),
-        &[
-            "convert",
-            "-",
-            "-f",
-            "txt",
-            "-o",
-            "-",
-            "--max-input-size",
-            "100K",
-        ],
-        Some(&bytes),
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out)
-            .contains("<stdin>: more than 100 KB, the largest input read (--max-input-size)"),
-        "{}",
-        stderr(&out)
+    refused(
+        run_in(
+            dir.path(),
+            &[
+                "convert",
+                "-",
+                "-f",
+                "txt",
+                "-o",
+                "-",
+                "--max-input-size=100K",
+            ],
+            Some(&bytes),
+        ),
+        "<stdin>: more than 100 KB, the largest input read (--max-input-size)",
     );
     // a folder of files: the file is named
     let folder = dir.path().join("folder");
     std::fs::create_dir(&folder).expect("mkdir");
     std::fs::copy(&input, folder.join("big.json")).expect("copy");
-    let out = run(&[
-        "convert",
-        folder.to_str().unwrap(),
-        "-f",
-        "txt",
-        "-o",
-        "-",
-        "--max-input-size=150000",
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("big.json: larger than 146.5 KB"),
-        "{}",
-        stderr(&out)
+    refused(
+        to_text(folder.to_str().unwrap(), "--max-input-size=150000"),
+        "big.json: larger than 146.5 KB",
     );
     // one post's HTML
-    let out = run(&[
-        "convert",
-        name,
-        "-f",
-        "txt",
-        "-o",
-        "-",
-        "--max-post-size",
-        "64K",
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains(&format!(
+    refused(
+        to_text(name, "--max-post-size=64K"),
+        &format!(
             "{name}: post 7 has 195.3 KB of HTML, more than 64 KB, the largest post read (--max-post-size)"
-        )),
-        "{}",
-        stderr(&out)
+        ),
     );
     // within the limits, and the defaults, it converts
-    for extra in [
-        &["--max-input-size", "1M", "--max-post-size", "1M"][..],
-        &[][..],
-    ] {
-        let mut args = vec!["convert", name, "-f", "txt", "-o", "-"];
-        args.extend_from_slice(extra);
-        let out = run(&args);
+    for extra in ["--max-input-size=1M", "--max-post-size=1M", "-q"] {
+        let out = to_text(name, extra);
         assert!(out.status.success(), "{}", stderr(&out));
         assert!(stdout(&out).contains("word word"));
     }
     // a size that is not one is a usage error
     for bad in ["0", "12X", "-5", "99999999999G", "1.5M"] {
-        let flag = format!("--max-input-size={bad}");
-        let out = run(&["convert", name, "-f", "txt", &flag]);
+        let out = to_text(name, &format!("--max-input-size={bad}"));
         assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
         assert!(
             stderr(&out).contains("is not a size"),

@@ -20,6 +20,11 @@ fn seed() -> String {
         .to_string()
 }
 
+/// Converts the seed post into `format` in `dir`, writing to `output`.
+fn convert_seed(dir: &Path, format: &str, output: &str) -> std::process::Output {
+    run_in(dir, &["convert", &seed(), "-f", format, "-o", output], None)
+}
+
 /// The bytes `postbook` writes for the seed post in `format` to a fresh regular file.
 fn reference(dir: &Path, format: &str) -> Vec<u8> {
     let path = dir.join(format!("reference.{format}"));
@@ -56,11 +61,7 @@ fn is_char_device(path: &str) -> bool {
 fn dev_null_and_dev_full_are_written_not_replaced() {
     let dir = tempfile::tempdir().expect("tempdir");
     for format in FORMATS {
-        let out = run_in(
-            dir.path(),
-            &["convert", &seed(), "-f", format, "-o", "/dev/null"],
-            None,
-        );
+        let out = convert_seed(dir.path(), format, "/dev/null");
         assert!(out.status.success(), "{format}: {}", stderr(&out));
         assert!(
             !stderr(&out).contains("warning"),
@@ -69,11 +70,7 @@ fn dev_null_and_dev_full_are_written_not_replaced() {
         );
         assert!(is_char_device("/dev/null"), "{format}: /dev/null replaced");
 
-        let out = run_in(
-            dir.path(),
-            &["convert", &seed(), "-f", format, "-o", "/dev/full"],
-            None,
-        );
+        let out = convert_seed(dir.path(), format, "/dev/full");
         assert_eq!(out.status.code(), Some(1), "{format}: {}", stderr(&out));
         let err = stderr(&out);
         assert!(
@@ -116,18 +113,7 @@ fn a_named_pipe_gets_the_whole_output_and_stays_a_pipe() {
             // opening a pipe for reading waits for its writer
             std::thread::spawn(move || std::fs::read(&fifo).expect("read the pipe"))
         };
-        let out = run_in(
-            dir.path(),
-            &[
-                "convert",
-                &seed(),
-                "-f",
-                format,
-                "-o",
-                fifo.to_str().unwrap(),
-            ],
-            None,
-        );
+        let out = convert_seed(dir.path(), format, fifo.to_str().unwrap());
         assert!(out.status.success(), "{format}: {}", stderr(&out));
         let received = reader.join().expect("reader");
         assert_eq!(
@@ -141,11 +127,7 @@ fn a_named_pipe_gets_the_whole_output_and_stays_a_pipe() {
         assert!(leftovers(dir.path()).is_empty());
 
         // /dev/stdout is a link whose text is not a path ("pipe:[N]"): still the pipe
-        let out = run_in(
-            dir.path(),
-            &["convert", &seed(), "-f", format, "-o", "/dev/stdout", "-q"],
-            None,
-        );
+        let out = convert_seed(dir.path(), format, "/dev/stdout");
         assert!(out.status.success(), "{format}: {}", stderr(&out));
         assert!(
             out.stdout == expected,
@@ -172,18 +154,7 @@ fn a_symbolic_link_is_followed_and_stays_a_link() {
         std::os::unix::fs::symlink(&missing, &dangling).expect("symlink");
 
         for (link, real) in [(&link, &real), (&dangling, &missing)] {
-            let out = run_in(
-                dir.path(),
-                &[
-                    "convert",
-                    &seed(),
-                    "-f",
-                    format,
-                    "-o",
-                    link.to_str().unwrap(),
-                ],
-                None,
-            );
+            let out = convert_seed(dir.path(), format, link.to_str().unwrap());
             assert!(out.status.success(), "{format}: {}", stderr(&out));
             let kind = std::fs::symlink_metadata(link).expect("link").file_type();
             assert!(kind.is_symlink(), "{format}: {} replaced", link.display());

@@ -301,15 +301,7 @@ pub fn write_all(
                 })?;
             }
             Some(real) => {
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&real)
-                    .map_err(|e| {
-                        anyhow::anyhow!("{}: cannot write: {}", real.display(), describe_io(&e))
-                    })?;
-                stream_to(&real, file, |out| {
-                    export_to(&real, exporter, &books[b], out)
-                })?;
+                write_direct(&real, |out| export_to(&real, exporter, &books[b], out))?;
             }
         }
     }
@@ -417,6 +409,19 @@ fn stream_to(
     // a reader that stops early (`| head`) closed the pipe: it has what it wanted
     let closed = out.get_ref().closed;
     if closed { Ok(()) } else { result }
+}
+
+/// Opens a device or pipe that is already there (never creating or replacing anything) and
+/// streams `fill`'s output into it.
+fn write_direct(
+    real: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(real)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write: {}", real.display(), describe_io(&e)))?;
+    stream_to(real, file, fill)
 }
 
 /// A writer that notes when its reader has closed the pipe.
@@ -543,15 +548,7 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
             let tmp = temp_beside(&real, |out| write(path, out))?;
             persist(tmp, &real)
         }
-        Target::Direct(real) => {
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&real)
-                .map_err(|e| {
-                    anyhow::anyhow!("{}: cannot write: {}", real.display(), describe_io(&e))
-                })?;
-            stream_to(&real, file, |out| write(&real, out))
-        }
+        Target::Direct(real) => write_direct(&real, |out| write(&real, out)),
     }
 }
 
