@@ -8,7 +8,8 @@
 # POSTS defaults to 1000. The peers read the posts as one HTML file (pandoc) and as per-post
 # HTML files linked from an index (calibre's ebook-convert, its fastest way); pandoc's PDF goes
 # through weasyprint. Peers that are not installed are left out with a note (Debian: pandoc,
-# calibre, weasyprint); --no-peers leaves them out on purpose (they take minutes).
+# calibre, weasyprint); --no-peers leaves them out on purpose (they take minutes). A peer
+# gets PEER_LIMIT seconds (default 300) per format.
 # The floor is zlib at level 6 on each post's HTML alone, one core, in the same run.
 # Prints a Markdown table (BENCHMARKS.md keeps one run's).
 set -euo pipefail
@@ -52,14 +53,19 @@ with open(os.path.join(work, "all.html"), "w", encoding="utf-8") as all_, \
     index.write("</body></html>\n")
 PY
 
-# seconds and peak KB of a command, into the globals secs and kb
+# seconds and peak KB of a command, into the globals secs and kb; a peer gets at most
+# $limit seconds (then secs is "> limit")
+limit="${PEER_LIMIT:-300}"
 run() {
-  local out="$work/time.txt" start end
+  local out="$work/time.txt" start end status=0
   start=$(date +%s.%N)
-  if /usr/bin/time -f '%M' -o "$out" "$@" >/dev/null 2>"$work/stderr.txt"; then
-    end=$(date +%s.%N)
+  /usr/bin/time -f '%M' -o "$out" "$@" >/dev/null 2>"$work/stderr.txt" || status=$?
+  end=$(date +%s.%N)
+  if [ "$status" -eq 0 ]; then
     secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
     read -r kb < "$out"
+  elif [ "$status" -eq 124 ]; then
+    secs="> $limit"; kb=0
   else
     secs="failed"; kb=0
     echo "note: $* failed: $(tail -1 "$work/stderr.txt")" >&2
@@ -82,7 +88,14 @@ PY
 )
 
 mb() { awk -v kb="$1" 'BEGIN { printf "%.0f MB", kb / 1024 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "failed" || b == "failed" || b == 0) print "–"; else printf "%.2f×", a / b }'; }
+ratio() {
+  case "$1$2" in
+    *failed*) echo "–" ;;
+    ">"*) echo "> $(awk -v a="${1#> }" -v b="$2" 'BEGIN { printf "%.0f×", a / b }')" ;;
+    *) awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "–"; else printf "%.2f×", a / b }' ;;
+  esac
+}
+shown() { case "$1" in failed) echo "–" ;; ">"*) echo "$1 s" ;; *) echo "$1 s, $(mb "$2")" ;; esac; }
 
 echo "| $n posts ($(du -m "$work/posts.json" | cut -f1) MB of JSON) | postbook | ÷ floor | pandoc | calibre | pandoc ÷ postbook | calibre ÷ postbook |"
 echo "|---|---|---|---|---|---|---|"
@@ -92,21 +105,21 @@ for format in txt epub pdf; do
   pan="–"; cal="–"; pan_secs=failed; cal_secs=failed
   if $peers && command -v pandoc >/dev/null; then
     case "$format" in
-      txt) run pandoc "$work/all.html" -t plain -o "$work/pandoc.txt" ;;
-      epub) run pandoc "$work/all.html" -o "$work/pandoc.epub" ;;
+      txt) run timeout "$limit" pandoc "$work/all.html" -t plain -o "$work/pandoc.txt" ;;
+      epub) run timeout "$limit" pandoc "$work/all.html" -o "$work/pandoc.epub" ;;
       pdf)
         if command -v weasyprint >/dev/null; then
-          run timeout 600 pandoc "$work/all.html" --pdf-engine=weasyprint -o "$work/pandoc.pdf"
+          run timeout "$limit" pandoc "$work/all.html" --pdf-engine=weasyprint -o "$work/pandoc.pdf"
         else secs=failed; echo "note: no weasyprint for pandoc's PDF" >&2; fi ;;
     esac
-    pan_secs=$secs; [ "$secs" = failed ] || pan="$secs s, $(mb "$kb")"
+    pan_secs=$secs; pan=$(shown "$secs" "$kb")
   fi
   if $peers && command -v ebook-convert >/dev/null; then
     # calibre renders PDF with QtWebEngine, whose sandbox refuses to run as root
-    QTWEBENGINE_CHROMIUM_FLAGS=--no-sandbox run timeout 900 ebook-convert "$work/html/index.html" "$work/calibre.$format"
-    cal_secs=$secs; [ "$secs" = failed ] || cal="$secs s, $(mb "$kb")"
+    QTWEBENGINE_CHROMIUM_FLAGS=--no-sandbox run timeout "$limit" ebook-convert "$work/html/index.html" "$work/calibre.$format"
+    cal_secs=$secs; cal=$(shown "$secs" "$kb")
   fi
-  echo "| $format | $p_secs s, $(mb "$p_kb") | $(ratio "$p_secs" "$floor") | $pan | $cal | $(ratio "$pan_secs" "$p_secs") | $(ratio "$cal_secs" "$p_secs") |"
+  echo "| $format | $(shown "$p_secs" "$p_kb") | $(ratio "$p_secs" "$floor") | $pan | $cal | $(ratio "$pan_secs" "$p_secs") | $(ratio "$cal_secs" "$p_secs") |"
 done
 echo
 echo "Floor: zlib level 6 on each post's HTML alone, one core: $floor s. $(nproc) cores; postbook $(git describe --always --dirty)."
