@@ -171,44 +171,58 @@ fn a_symbolic_link_is_followed_and_stays_a_link() {
 #[test]
 fn a_folder_in_the_way_is_an_error_and_nothing_is_written() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out_dir = dir.path().join("out");
-    let blocker = out_dir.join("are-north-koreans-fighting-in-ukraine-heres-what-we-know.pdf");
-    std::fs::create_dir_all(blocker.join("inside")).expect("mkdir");
-    let out = run_in(
-        dir.path(),
-        &["convert", &seed(), "-f", "all", "-o", "out/"],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(
-        err.contains("are-north-koreans-fighting-in-ukraine-heres-what-we-know.pdf: cannot write: a folder is in the way"),
-        "{err}"
-    );
-    // the folder is untouched and neither of the other formats was written
-    assert!(blocker.join("inside").is_dir());
-    let mut names: Vec<String> = std::fs::read_dir(&out_dir)
-        .expect("list")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert_eq!(
-        names,
-        ["are-north-koreans-fighting-in-ukraine-heres-what-we-know.pdf"]
-    );
+    const STEM: &str = "are-north-koreans-fighting-in-ukraine-heres-what-we-know";
+    for format in FORMATS {
+        // in a folder of outputs, a folder where this format's file should go
+        let out_dir = dir.path().join(format!("out-{format}"));
+        let blocker = out_dir.join(format!("{STEM}.{format}"));
+        std::fs::create_dir_all(blocker.join("inside")).expect("mkdir");
+        let folder = format!("out-{format}/");
+        let out = run_in(
+            dir.path(),
+            &["convert", &seed(), "-f", "all", "-o", &folder],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "{STEM}.{format}: cannot write: a folder is in the way"
+            )),
+            "{format}: {err}"
+        );
+        // the folder is untouched and none of the other formats was written
+        assert!(blocker.join("inside").is_dir());
+        let names: Vec<String> = std::fs::read_dir(&out_dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, [format!("{STEM}.{format}")], "{format}");
+        // and as the one output file
+        let single = dir.path().join(format!("single.{format}"));
+        std::fs::create_dir_all(single.join("inside")).expect("mkdir");
+        let out = convert_seed(dir.path(), format, single.to_str().unwrap());
+        // a folder given as the output is where the file goes
+        assert!(out.status.success(), "{format}: {}", stderr(&out));
+        assert!(
+            single.join(format!("{STEM}.{format}")).is_file(),
+            "{format}"
+        );
+        assert!(single.join("inside").is_dir());
+    }
     // a link to a folder is a folder: the output goes inside it
+    let out_dir = dir.path().join("out-txt");
+    std::fs::remove_dir_all(out_dir.join(format!("{STEM}.txt"))).expect("rm");
     let linked = dir.path().join("linked");
     std::os::unix::fs::symlink(&out_dir, &linked).expect("symlink");
-    let out = run_in(
-        dir.path(),
-        &["convert", &seed(), "-f", "txt", "-o", "linked"],
-        None,
-    );
+    let out = convert_seed(dir.path(), "txt", "linked");
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out_dir.join(format!("{STEM}.txt")).is_file());
     assert!(
-        out_dir
-            .join("are-north-koreans-fighting-in-ukraine-heres-what-we-know.txt")
-            .is_file()
+        std::fs::symlink_metadata(&linked)
+            .expect("link")
+            .file_type()
+            .is_symlink()
     );
 }
 
