@@ -29,7 +29,8 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 python3 bench/corpus.py "$n" > "$work/posts.json"
 cargo build --release -q
-bin=target/release/postbook
+bin="$PWD/target/release/postbook"
+version="$(git describe --always --dirty)"
 
 # one HTML file for pandoc, per-post files and an index for calibre
 python3 - "$work" <<'PY'
@@ -71,6 +72,9 @@ run() {
     echo "note: $* failed: $(tail -1 "$work/stderr.txt")" >&2
   fi
 }
+
+# every tool runs in the scratch folder: pandoc leaves its weasyprint files where it runs
+cd "$work"
 
 floor=$(python3 - "$work/posts.json" <<'PY'
 import json, sys, time, zlib
@@ -122,4 +126,4 @@ for format in txt epub pdf; do
   echo "| $format | $(shown "$p_secs" "$p_kb") | $(ratio "$p_secs" "$floor") | $pan | $cal | $(ratio "$pan_secs" "$p_secs") | $(ratio "$cal_secs" "$p_secs") |"
 done
 echo
-echo "Floor: zlib level 6 on each post's HTML alone, one core: $floor s. $(nproc) cores; postbook $(git describe --always --dirty)."
+echo "Floor: zlib level 6 on each post's HTML alone, one core: $floor s. $(nproc) cores; postbook $version."
