@@ -27,12 +27,17 @@ fn convert_seed(dir: &Path, format: &str, output: &str) -> std::process::Output 
 
 /// The bytes `postbook` writes for the seed post in `format` to a fresh regular file.
 fn reference(dir: &Path, format: &str) -> Vec<u8> {
-    let path = dir.join(format!("reference.{format}"));
+    output_of(dir, &seed(), format, "reference")
+}
+
+/// The bytes `postbook` writes for `input` in `format` to a fresh regular file `NAME.FORMAT`.
+fn output_of(dir: &Path, input: &str, format: &str, name: &str) -> Vec<u8> {
+    let path = dir.join(format!("{name}.{format}"));
     let out = run_in(
         dir,
         &[
             "convert",
-            &seed(),
+            input,
             "-f",
             format,
             "-o",
@@ -41,8 +46,8 @@ fn reference(dir: &Path, format: &str) -> Vec<u8> {
         ],
         None,
     );
-    assert!(out.status.success(), "{}", stderr(&out));
-    std::fs::read(&path).expect("reference output")
+    assert!(out.status.success(), "{input}: {}", stderr(&out));
+    std::fs::read(&path).expect("output")
 }
 
 fn leftovers(dir: &Path) -> Vec<String> {
@@ -236,22 +241,7 @@ fn two_runs_writing_one_path_at_once_leave_one_whole_file() {
         .to_string();
     for format in ["txt", "epub"] {
         let a = reference(dir.path(), format);
-        let b_path = dir.path().join(format!("b.{format}"));
-        let out = run_in(
-            dir.path(),
-            &[
-                "convert",
-                &other,
-                "-f",
-                format,
-                "-o",
-                b_path.to_str().unwrap(),
-                "-q",
-            ],
-            None,
-        );
-        assert!(out.status.success(), "{}", stderr(&out));
-        let b = std::fs::read(&b_path).expect("b");
+        let b = output_of(dir.path(), &other, format, "b");
         let target: PathBuf = dir.path().join(format!("same.{format}"));
         for round in 0..6 {
             let spawn = |input: &str| {

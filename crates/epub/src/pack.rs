@@ -140,6 +140,11 @@ pub fn write_epub(
     finish(count, offset, &central, out)
 }
 
+/// The error for a book past ZIP's 32-bit sizes and offsets.
+fn limit() -> std::io::Error {
+    std::io::Error::other("the book is larger than a ZIP file can hold (4 GB)")
+}
+
 /// Writes entries' local headers and data at `offset`, and adds their central records.
 fn write_entries(
     entries: &[Entry],
@@ -147,7 +152,6 @@ fn write_entries(
     central: &mut Vec<u8>,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let limit = || std::io::Error::other("the book is larger than a ZIP file can hold (4 GB)");
     for e in entries {
         let here = u32::try_from(*offset).map_err(|_| limit())?;
         let flags: u16 = if e.name.is_ascii() { 0 } else { 1 << 11 };
@@ -155,17 +159,20 @@ fn write_entries(
         let name = e.name.as_bytes();
         let name_len = u16::try_from(name.len()).map_err(|_| limit())?;
         let csize = e.data.len() as u32;
+        // version needed to extract up to the name's length: the same in both headers
+        let mut shared = Vec::with_capacity(26);
+        shared.extend_from_slice(&20u16.to_le_bytes());
+        shared.extend_from_slice(&flags.to_le_bytes());
+        shared.extend_from_slice(&method.to_le_bytes());
+        shared.extend_from_slice(&0u16.to_le_bytes());
+        shared.extend_from_slice(&DOS_DATE.to_le_bytes());
+        shared.extend_from_slice(&e.crc.to_le_bytes());
+        shared.extend_from_slice(&csize.to_le_bytes());
+        shared.extend_from_slice(&e.size.to_le_bytes());
+        shared.extend_from_slice(&name_len.to_le_bytes());
         let mut local = Vec::with_capacity(30 + name.len());
         local.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        local.extend_from_slice(&20u16.to_le_bytes());
-        local.extend_from_slice(&flags.to_le_bytes());
-        local.extend_from_slice(&method.to_le_bytes());
-        local.extend_from_slice(&0u16.to_le_bytes());
-        local.extend_from_slice(&DOS_DATE.to_le_bytes());
-        local.extend_from_slice(&e.crc.to_le_bytes());
-        local.extend_from_slice(&csize.to_le_bytes());
-        local.extend_from_slice(&e.size.to_le_bytes());
-        local.extend_from_slice(&name_len.to_le_bytes());
+        local.extend_from_slice(&shared);
         local.extend_from_slice(&0u16.to_le_bytes());
         local.extend_from_slice(name);
         out.write_all(&local)?;
@@ -174,15 +181,7 @@ fn write_entries(
 
         central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
         central.extend_from_slice(&20u16.to_le_bytes()); // made by: 2.0, MS-DOS attributes
-        central.extend_from_slice(&20u16.to_le_bytes());
-        central.extend_from_slice(&flags.to_le_bytes());
-        central.extend_from_slice(&method.to_le_bytes());
-        central.extend_from_slice(&0u16.to_le_bytes());
-        central.extend_from_slice(&DOS_DATE.to_le_bytes());
-        central.extend_from_slice(&e.crc.to_le_bytes());
-        central.extend_from_slice(&csize.to_le_bytes());
-        central.extend_from_slice(&e.size.to_le_bytes());
-        central.extend_from_slice(&name_len.to_le_bytes());
+        central.extend_from_slice(&shared);
         central.extend_from_slice(&[0; 12]); // extra, comment, disk, internal and external attributes
         central.extend_from_slice(&here.to_le_bytes());
         central.extend_from_slice(name);
@@ -192,7 +191,6 @@ fn write_entries(
 
 /// Writes the central directory and its end record.
 fn finish(count: u16, offset: u64, central: &[u8], out: &mut dyn Write) -> std::io::Result<()> {
-    let limit = || std::io::Error::other("the book is larger than a ZIP file can hold (4 GB)");
     let central_at = u32::try_from(offset).map_err(|_| limit())?;
     let central_len = u32::try_from(central.len()).map_err(|_| limit())?;
     out.write_all(central)?;
