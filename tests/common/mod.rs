@@ -194,6 +194,23 @@ fn is_cjk(c: char) -> bool {
         0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFF66..=0xFF9F)
 }
 
+/// A letter or a number, as Python's `str.isalnum` (and so wordcheck) has it: marks (a Hebrew
+/// point, a Devanagari vowel sign) are neither, so they end a word.
+fn is_word_char(c: char) -> bool {
+    use unicode_general_category::{GeneralCategory as G, get_general_category};
+    matches!(
+        get_general_category(c),
+        G::UppercaseLetter
+            | G::LowercaseLetter
+            | G::TitlecaseLetter
+            | G::ModifierLetter
+            | G::OtherLetter
+            | G::DecimalNumber
+            | G::LetterNumber
+            | G::OtherNumber
+    )
+}
+
 /// Words as wordcheck counts them: letters and digits (apostrophes inside kept), each CJK
 /// character on its own, lowercased.
 pub fn words(text: &str) -> Vec<String> {
@@ -206,13 +223,13 @@ pub fn words(text: &str) -> Vec<String> {
                 out.push(std::mem::take(&mut cur));
             }
             out.push(c.to_string());
-        } else if c.is_alphanumeric() {
+        } else if is_word_char(c) {
             cur.extend(c.to_lowercase());
         } else if (c == '\'' || c == '\u{2019}')
             && !cur.is_empty()
             && chars
                 .get(i + 1)
-                .is_some_and(|n| n.is_alphanumeric() && !is_cjk(*n))
+                .is_some_and(|n| is_word_char(*n) && !is_cjk(*n))
         {
             cur.push('\'');
         } else if !cur.is_empty() {

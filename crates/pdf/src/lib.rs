@@ -656,12 +656,44 @@ impl Doc<'_> {
                     });
                 }
             };
+            // right-to-left letters whose marks extractors misread carry their text, in
+            // logical order, as /ActualText: two or more marks (a Hebrew letter with a dagesh
+            // and a vowel), drawn at nearly one place, read as duplicated text (fake bold) and
+            // split the word; a mark raised or lowered (an Arabic kasra, a hamza above) reads
+            // as a line of its own and breaks the reading order. A letter with one mark on
+            // its baseline maps glyph by glyph: readers put that in logical order themselves,
+            // while poppler reads an ActualText in a right-to-left line back to front.
+            let rtl_cluster = |n: usize| -> Option<(usize, usize)> {
+                if !p.key.rtl || actual || n >= count {
+                    return None;
+                }
+                let c = p.glyphs[n].cluster;
+                let mut a = n;
+                while a > 0 && p.glyphs[a - 1].cluster == c {
+                    a -= 1;
+                }
+                let mut b = n + 1;
+                while b < count && p.glyphs[b].cluster == c {
+                    b += 1;
+                }
+                let marks = &p.glyphs[a..b];
+                (marks.len() > 2 || (marks.len() > 1 && marks.iter().any(|g| g.dy != 0.0)))
+                    .then_some((a, b))
+            };
             for (n, (face, g, gx, gy)) in placed.into_iter().enumerate() {
                 let shows = if n == count {
                     " "
                 } else {
                     &p.text[g.start as usize..g.end as usize]
                 };
+                if let Some((a, b)) = rtl_cluster(n).filter(|r| r.0 == n) {
+                    let lo = p.glyphs[a..b].iter().map(|g| g.start).min().unwrap_or(0);
+                    let hi = p.glyphs[a..b].iter().map(|g| g.end).max().unwrap_or(0);
+                    flush(run.take(), out);
+                    out.push(Draw::BeginActual(
+                        p.text[lo as usize..hi as usize].to_string(),
+                    ));
+                }
                 if n == count && actual {
                     // the word space is outside the text the glyphs stand for
                     flush(run.take(), out);
@@ -691,6 +723,10 @@ impl Doc<'_> {
                     end: r.4.len() as u32,
                 });
                 last_end = gx + self.fonts.advance(face, g.gid) * em;
+                if rtl_cluster(n).is_some_and(|r| r.1 == n + 1) {
+                    flush(run.take(), out);
+                    out.push(Draw::EndActual);
+                }
             }
             flush(run.take(), out);
             if actual && !p.space_after {
