@@ -175,7 +175,10 @@ fn collect_skipping(
                     }
                     continue;
                 }
-                let block = BLOCK.contains(&name);
+                // WordPress's block styles set a latest comment's date on a line of its own
+                let block = BLOCK.contains(&name)
+                    || e.classes()
+                        .any(|c| c == "wp-block-latest-comments__comment-date");
                 if block {
                     out.push(' ');
                 }

@@ -151,7 +151,19 @@ fn book_meta(chapters: &[Chapter], options: &BookOptions) -> BookMeta {
         .language
         .clone()
         .filter(|l| !l.trim().is_empty())
-        .or_else(|| chapters.iter().find_map(|c| c.meta.language.clone()))
+        .or_else(|| {
+            // the language at least half the posts say they are in (one Japanese post in an
+            // English blog does not make the book Japanese)
+            let mut counts: Vec<(&str, usize)> = Vec::new();
+            for l in chapters.iter().filter_map(|c| c.meta.language.as_deref()) {
+                match counts.iter_mut().find(|(k, _)| *k == l) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((l, 1)),
+                }
+            }
+            let (l, n) = counts.into_iter().max_by_key(|(_, n)| *n)?;
+            (n * 2 >= chapters.len()).then(|| l.to_string())
+        })
         .or_else(|| site.language.clone())
         .or_else(|| {
             // posts that do not say their language: the one their script shows

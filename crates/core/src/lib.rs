@@ -8,6 +8,7 @@ pub mod dump;
 pub mod error;
 pub mod exporter;
 pub mod html;
+pub mod labels;
 pub mod lang;
 pub mod model;
 pub mod rest;

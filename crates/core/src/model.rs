@@ -69,6 +69,27 @@ impl Book {
     }
 }
 
+/// The levels a chapter's headings are written at, under the chapter's title (level 1): each
+/// at most one deeper than the heading it falls under, so that no level is skipped, and the
+/// order of depth kept (`h4, h2, h5, h3` are written `2, 2, 3, 3`). Levels stop at 6.
+#[derive(Debug, Clone, Default)]
+pub struct HeadingLevels {
+    /// The open headings: (level in the content, level written).
+    open: Vec<(u8, u8)>,
+}
+
+impl HeadingLevels {
+    /// The level to write the next heading at, given its level in the content.
+    pub fn level(&mut self, level: u8) -> u8 {
+        while self.open.last().is_some_and(|&(l, _)| l >= level) {
+            self.open.pop();
+        }
+        let written = self.open.last().map_or(2, |&(_, w)| (w + 1).min(6));
+        self.open.push((level, written));
+        written
+    }
+}
+
 /// What [`walk`] meets: an inline, or the image of a figure.
 #[derive(Debug, Clone, Copy)]
 pub enum Visit<'a> {
@@ -427,6 +448,9 @@ pub struct Image {
     pub src: String,
     /// The alternative text; empty when none.
     pub alt: String,
+    /// The HTML says the image is decorative: an `alt` attribute that is present and empty
+    /// (WordPress's "leave empty if the image is purely decorative").
+    pub decorative: bool,
     /// The `title` attribute; empty when none.
     pub title: String,
     /// The width the HTML gives, in CSS pixels.

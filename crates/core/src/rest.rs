@@ -485,6 +485,7 @@ fn read_post(file: &str, obj: Map<String, Value>, out: &mut ReadOutput) -> Resul
                     .and_then(Value::as_str)
                     .map(html_to_text)
                     .unwrap_or_default(),
+                decorative: false,
                 title: caption,
                 width: dim("width"),
                 height: dim("height"),

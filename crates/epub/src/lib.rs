@@ -46,15 +46,19 @@ impl Default for EpubOptions {
 }
 
 /// Writes books as EPUB 3.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct EpubExporter {
     options: EpubOptions,
+    warnings: std::sync::Mutex<Vec<String>>,
 }
 
 impl EpubExporter {
     /// An exporter with these options.
     pub fn new(options: EpubOptions) -> Self {
-        EpubExporter { options }
+        EpubExporter {
+            options,
+            warnings: std::sync::Mutex::new(Vec::new()),
+        }
     }
 }
 
@@ -76,10 +80,38 @@ impl Exporter for EpubExporter {
     }
 
     fn export(&self, book: &Book, out: &mut dyn Write) -> Result<(), ExportError> {
-        write(book, &self.options, out)?;
+        let report = write(book, &self.options, out)?;
         out.flush()?;
+        if report.images_without_alt > 0 {
+            let n = report.images_without_alt;
+            let message = format!(
+                "{n} image{} in the EPUB {} no alternative text: {} caption or file name stands in (set the images' alt text in WordPress)",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "has" } else { "have" },
+                if n == 1 { "its" } else { "their" },
+            );
+            if let Ok(mut w) = self.warnings.lock() {
+                w.push(message);
+            }
+        }
         Ok(())
     }
+
+    fn take_warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
+    }
+}
+
+/// What [`write`] found out about the book while writing it.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Embedded images with no alternative text that are not marked decorative.
+    pub images_without_alt: usize,
+    /// The package claims EPUB Accessibility 1.1, WCAG 2.1 AA.
+    pub conforms: bool,
 }
 
 fn err(e: epub_builder::Error) -> ExportError {
@@ -94,9 +126,14 @@ pub fn build(book: &Book, options: &EpubOptions) -> Result<Vec<u8>, ExportError>
 }
 
 /// Writes the book as an EPUB to `out`, its chapters made and deflated a batch at a time.
-pub fn write(book: &Book, options: &EpubOptions, out: &mut dyn Write) -> Result<(), ExportError> {
+pub fn write(
+    book: &Book,
+    options: &EpubOptions,
+    out: &mut dyn Write,
+) -> Result<Report, ExportError> {
     let meta = &book.meta;
     let lang = language_tag(&meta.language);
+    let labels = postbook_core::labels::labels(&lang);
     let mut extra = String::new();
     let source = match book.chapters.as_slice() {
         [single] => single.meta.link.clone(),
@@ -128,7 +165,7 @@ pub fn write(book: &Book, options: &EpubOptions, out: &mut dyn Write) -> Result<
     }
     builder.add_language(lang.clone());
     builder.set_generator("postbook");
-    builder.set_toc_name("Contents");
+    builder.set_toc_name(labels.contents);
     let description = meta
         .description
         .clone()
@@ -229,7 +266,7 @@ pub fn write(book: &Book, options: &EpubOptions, out: &mut dyn Write) -> Result<
         "{}<section class=\"cover\" epub:type=\"cover\"><img src=\"{}\" alt=\"{}\"/></section>\n{}",
         xhtml::document_start(&meta.title, &lang, None),
         esc(&cover_href),
-        esc(&format!("Cover: {}", clean_text(&meta.title))),
+        esc(&format!("{}: {}", labels.cover, clean_text(&meta.title))),
         xhtml::DOCUMENT_END
     );
     builder
@@ -238,20 +275,26 @@ pub fn write(book: &Book, options: &EpubOptions, out: &mut dyn Write) -> Result<
         )
         .map_err(err)?;
 
-    if book.chapters.len() > 1 {
+    let printed_contents = book.chapters.len() > 1;
+    if printed_contents {
         builder
             .add_content(
                 EpubContent::new("title.xhtml", title_page(book, &lang).as_bytes())
                     .reftype(ReferenceType::TitlePage),
             )
             .map_err(err)?;
-        builder.inline_toc();
+        // the printed contents: made below, with the nav; no entry of its own in them
+        builder
+            .add_content(EpubContent::new("toc.xhtml", &[][..]).reftype(ReferenceType::Toc))
+            .map_err(err)?;
     }
 
     let files: Vec<String> = (0..book.chapters.len())
         .map(|i| format!("chapter-{:04}.xhtml", i + 1))
         .collect();
+    let images = image_report(book, &hrefs);
     let refs = BookRefs::new(book, files.clone(), hrefs);
+    let mut entries: Vec<TocElement> = Vec::with_capacity(book.chapters.len());
     // each chapter's XHTML is made when the container is written, a batch at a time, in
     // parallel
     for (i, chapter) in book.chapters.iter().enumerate() {
@@ -261,24 +304,36 @@ pub fn write(book: &Book, options: &EpubOptions, out: &mut dyn Write) -> Result<
         if i == 0 {
             content = content.reftype(ReferenceType::Text);
         }
+        let mut entry = TocElement::new(files[i].clone(), xhtml::toc_title(chapter));
         for element in toc_children(
             &files[i],
             &xhtml::headings(&chapter.blocks),
             options.toc_depth,
         ) {
-            content = content.child(element);
+            content = content.child(element.clone());
+            entry = entry.child(element);
         }
+        entries.push(entry);
         builder.add_content(content).map_err(err)?;
     }
 
+    let conforms = images.without_alt == 0;
+    extra.push_str(&accessibility_metadata(book, &images, conforms));
+    let nav = nav_document(book, &entries, &lang, printed_contents);
+    let printed = printed_contents.then(|| contents_page(&entries, &lang));
     let mut built = Vec::new();
     builder.generate(&mut built).map_err(err)?;
-    let files = pack::files_of(&built, real, |name, bytes| {
-        if name.ends_with(".opf") {
-            fix_opf(&String::from_utf8_lossy(&bytes), &extra).into_bytes()
-        } else {
-            bytes
-        }
+    let files = pack::files_of(&built, real, |name, bytes| match name {
+        _ if name.ends_with(".opf") => fix_opf(
+            &String::from_utf8_lossy(&bytes),
+            &extra,
+            &lang,
+            printed_contents,
+        )
+        .into_bytes(),
+        "OEBPS/nav.xhtml" => nav.clone().into_bytes(),
+        "OEBPS/toc.xhtml" => printed.clone().unwrap_or_default().into_bytes(),
+        _ => bytes,
     })?;
     let make = |i: usize| {
         ChapterWriter::new(&refs, i)
@@ -286,7 +341,280 @@ pub fn write(book: &Book, options: &EpubOptions, out: &mut dyn Write) -> Result<
             .into_bytes()
     };
     pack::write_epub(files, &make, out)?;
-    Ok(())
+    Ok(Report {
+        images_without_alt: images.without_alt,
+        conforms,
+    })
+}
+
+/// The embedded images of a book, as accessibility metadata describes them.
+#[derive(Debug, Default)]
+struct ImageReport {
+    /// Embedded images in the chapters (the cover apart).
+    embedded: usize,
+    /// Of those, decorative ones (an empty `alt`, as WordPress marks them).
+    decorative: usize,
+    /// Of those, ones with no alternative text that are not decorative.
+    without_alt: usize,
+    /// Some embedded image is an animated GIF.
+    animated: bool,
+    /// The book keeps math (as TeX text).
+    math: bool,
+}
+
+fn image_report(book: &Book, hrefs: &HashMap<String, String>) -> ImageReport {
+    use postbook_core::model::{Inline, Visit, walk};
+    let mut report = ImageReport::default();
+    let mut animated: HashMap<&str, bool> = HashMap::new();
+    for chapter in &book.chapters {
+        walk(&chapter.blocks, &mut |v| {
+            let image = match v {
+                Visit::Figure(image) | Visit::Inline(Inline::Image(image)) => image,
+                Visit::Inline(Inline::Math { .. }) => {
+                    report.math = true;
+                    return;
+                }
+                Visit::Inline(_) => return,
+            };
+            if !hrefs.contains_key(&image.src) {
+                return;
+            }
+            report.embedded += 1;
+            if clean_text(&image.alt).is_empty() {
+                if image.decorative {
+                    report.decorative += 1;
+                } else {
+                    report.without_alt += 1;
+                }
+            }
+            let moving = *animated.entry(image.src.as_str()).or_insert_with(|| {
+                book.images
+                    .get(&image.src)
+                    .is_some_and(|d| d.media_type == "image/gif" && gif_is_animated(&d.data))
+            });
+            report.animated |= moving;
+        });
+    }
+    report
+}
+
+/// Whether a GIF has more than one frame (an image descriptor after the first image's data).
+fn gif_is_animated(data: &[u8]) -> bool {
+    if data.len() < 13 || !data.starts_with(b"GIF") {
+        return false;
+    }
+    let mut i = 13;
+    let flags = data[10];
+    if flags & 0x80 != 0 {
+        i += 3 << ((flags & 0x07) + 1);
+    }
+    let mut frames = 0;
+    // skips data sub-blocks from `i`, giving the index after the terminator
+    let skip_blocks = |mut i: usize| -> Option<usize> {
+        loop {
+            let n = usize::from(*data.get(i)?);
+            i += 1;
+            if n == 0 {
+                return Some(i);
+            }
+            i += n;
+        }
+    };
+    while let Some(&b) = data.get(i) {
+        match b {
+            0x2C => {
+                frames += 1;
+                if frames > 1 {
+                    return true;
+                }
+                let Some(&packed) = data.get(i + 9) else {
+                    return false;
+                };
+                i += 10;
+                if packed & 0x80 != 0 {
+                    i += 3 << ((packed & 0x07) + 1);
+                }
+                i += 1; // LZW minimum code size
+                match skip_blocks(i) {
+                    Some(next) => i = next,
+                    None => return false,
+                }
+            }
+            0x21 => match skip_blocks(i + 2) {
+                Some(next) => i = next,
+                None => return false,
+            },
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The package's accessibility metadata (EPUB Accessibility 1.1), true to this book.
+fn accessibility_metadata(book: &Book, images: &ImageReport, conforms: bool) -> String {
+    let mut out = String::new();
+    let mut meta = |property: &str, value: &str| {
+        out.push_str(&format!(
+            "<meta property=\"{property}\">{}</meta>\n    ",
+            esc(value)
+        ));
+    };
+    // the cover is an image: the book always has visual content
+    meta("schema:accessMode", "textual");
+    meta("schema:accessMode", "visual");
+    if images.without_alt == 0 {
+        meta("schema:accessModeSufficient", "textual");
+    }
+    meta("schema:accessModeSufficient", "textual,visual");
+    for feature in [
+        "structuralNavigation",
+        "tableOfContents",
+        "readingOrder",
+        "displayTransformability",
+    ] {
+        meta("schema:accessibilityFeature", feature);
+    }
+    if images.without_alt == 0 {
+        meta("schema:accessibilityFeature", "alternativeText");
+    }
+    if images.animated {
+        // an animated picture may flash: postbook cannot tell
+        meta("schema:accessibilityHazard", "unknown");
+    } else {
+        meta("schema:accessibilityHazard", "none");
+    }
+    let chapters = book.chapters.len();
+    let mut summary = format!(
+        "{} with a table of contents, a heading for every post and its sections, and one reading order.",
+        if chapters == 1 {
+            "One post".to_string()
+        } else {
+            format!("{chapters} posts")
+        }
+    );
+    if images.embedded > 0 {
+        let described = images.embedded - images.decorative - images.without_alt;
+        summary.push_str(&format!(
+            " Of its {} images, {described} {} alternative text",
+            images.embedded,
+            if described == 1 { "has" } else { "have" }
+        ));
+        if images.decorative > 0 {
+            summary.push_str(&format!(
+                ", {} {} marked decorative",
+                images.decorative,
+                if images.decorative == 1 { "is" } else { "are" }
+            ));
+        }
+        if images.without_alt > 0 {
+            summary.push_str(&format!(
+                ", {} {} only a caption or a file name as a description",
+                images.without_alt,
+                if images.without_alt == 1 {
+                    "has"
+                } else {
+                    "have"
+                }
+            ));
+        }
+        summary.push('.');
+    } else {
+        summary.push_str(" It has no images but its cover.");
+    }
+    if images.math {
+        summary.push_str(" Math is given as TeX text.");
+    }
+    if images.animated {
+        summary.push_str(" Some images are animated.");
+    }
+    summary.push_str(" Text can be resized and restyled.");
+    if conforms {
+        summary.push_str(" It meets EPUB Accessibility 1.1 at WCAG 2.1 Level AA.");
+    }
+    out.push_str(&format!(
+        "<meta property=\"schema:accessibilitySummary\" xml:lang=\"en\">{}</meta>\n    ",
+        esc(&summary)
+    ));
+    if conforms {
+        out.push_str(
+            "<meta property=\"dcterms:conformsTo\">EPUB Accessibility 1.1 - WCAG 2.1 Level AA</meta>\n    ",
+        );
+    }
+    out
+}
+
+/// The entries of a contents list, nested, as XHTML `ol`.
+fn contents_list(entries: &[TocElement], out: &mut String) {
+    out.push_str("<ol>\n");
+    for e in entries {
+        out.push_str(&format!(
+            "<li><a href=\"{}\">{}</a>",
+            esc(&e.url),
+            esc(&xhtml::non_empty(&e.title))
+        ));
+        if !e.children.is_empty() {
+            out.push('\n');
+            contents_list(&e.children, out);
+        }
+        out.push_str("</li>\n");
+    }
+    out.push_str("</ol>\n");
+}
+
+/// The navigation document: the contents, and the landmarks (cover, contents, start).
+fn nav_document(book: &Book, entries: &[TocElement], lang: &str, printed: bool) -> String {
+    let labels = postbook_core::labels::labels(lang);
+    let mut out = xhtml::document_start(labels.contents, lang, None);
+    out.push_str(&format!(
+        "<nav epub:type=\"toc\" role=\"doc-toc\" id=\"toc\" aria-labelledby=\"toc-title\">\n<h1 id=\"toc-title\">{}</h1>\n",
+        esc(labels.contents)
+    ));
+    contents_list(entries, &mut out);
+    out.push_str("</nav>\n");
+    out.push_str(&format!(
+        "<nav epub:type=\"landmarks\" id=\"landmarks\" aria-label=\"{}\" hidden=\"hidden\">\n<ol>\n",
+        esc(labels.landmarks)
+    ));
+    out.push_str(&format!(
+        "<li><a epub:type=\"cover\" href=\"cover.xhtml\">{}</a></li>\n",
+        esc(labels.cover)
+    ));
+    if printed {
+        out.push_str(&format!(
+            "<li><a epub:type=\"titlepage\" href=\"title.xhtml\">{}</a></li>\n",
+            esc(labels.title_page)
+        ));
+    }
+    // (the contents of a one-post book are the nav alone, which is not in the reading order)
+    if printed {
+        out.push_str(&format!(
+            "<li><a epub:type=\"toc\" href=\"toc.xhtml\">{}</a></li>\n",
+            esc(labels.contents)
+        ));
+    }
+    if !book.chapters.is_empty() {
+        out.push_str(&format!(
+            "<li><a epub:type=\"bodymatter\" href=\"chapter-0001.xhtml\">{}</a></li>\n",
+            esc(labels.start)
+        ));
+    }
+    out.push_str("</ol>\n</nav>\n");
+    out.push_str(xhtml::DOCUMENT_END);
+    out
+}
+
+/// The printed contents page, in the reading order after the title page.
+fn contents_page(entries: &[TocElement], lang: &str) -> String {
+    let labels = postbook_core::labels::labels(lang);
+    let mut out = xhtml::document_start(labels.contents, lang, Some("frontmatter"));
+    out.push_str(&format!(
+        "<nav epub:type=\"toc\" role=\"doc-toc\" id=\"contents\" aria-labelledby=\"contents-title\">\n<h1 id=\"contents-title\">{}</h1>\n",
+        esc(labels.contents)
+    ));
+    contents_list(entries, &mut out);
+    out.push_str("</nav>\n");
+    out.push_str(xhtml::DOCUMENT_END);
+    out
 }
 
 /// Nested contents entries for the headings down to `depth` (1 = the chapter alone).
@@ -341,17 +669,13 @@ fn title_page(book: &Book, lang: &str) -> String {
             esc(&clean_text(&meta.authors.join(", ")))
         ));
     }
+    let labels = postbook_core::labels::labels(lang);
     let dates: Vec<_> = book.chapters.iter().filter_map(|c| c.meta.date).collect();
     if let (Some(first), Some(last)) = (dates.iter().min(), dates.iter().max()) {
-        let span = if first.date_long() == last.date_long() {
-            first.date_long()
-        } else {
-            format!("{} \u{2013} {}", first.date_long(), last.date_long())
-        };
         out.push_str(&format!(
-            "<p class=\"book-dates\">{} posts \u{b7} {}</p>\n",
-            book.chapters.len(),
-            esc(&span)
+            "<p class=\"book-dates\">{} \u{b7} {}</p>\n",
+            esc(&labels.post_count(book.chapters.len())),
+            esc(&labels.date_span(first, last))
         ));
     }
     if let Some(url) = meta.source.as_deref().and_then(xhtml::clean_url) {
@@ -425,11 +749,28 @@ pub fn identifier(book: &Book) -> uuid::Uuid {
 /// same ids (`epub-creator-0`), which epubcheck rejects (RSC-005), so the languages get ids of
 /// their own; the pages of a book in a language written right to left turn that way; and the
 /// metadata it cannot write is added.
-fn fix_opf(opf: &str, extra_metadata: &str) -> String {
+fn fix_opf(opf: &str, extra_metadata: &str, lang: &str, printed_contents: bool) -> String {
     let mut fixed = opf.replace(
         "<dc:language id=\"epub-creator-",
         "<dc:language id=\"epub-language-",
     );
+    // the package says its language
+    fixed = fixed.replacen(
+        "<package version=\"3.0\"",
+        &format!("<package version=\"3.0\" xml:lang=\"{}\"", esc(lang)),
+        1,
+    );
+    // one contents reference in the guide: the printed page when there is one
+    if printed_contents {
+        fixed = fixed
+            .lines()
+            .filter(|l| {
+                !(l.contains("<reference type=\"toc\"") && l.contains("href=\"nav.xhtml\""))
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        fixed.push('\n');
+    }
     let language = fixed
         .split_once("<dc:language")
         .and_then(|(_, rest)| rest.split_once('>'))
@@ -466,7 +807,7 @@ mod tests {
     #[test]
     fn opf_ids_are_unique_with_author_and_language() {
         let opf = "<dc:language id=\"epub-creator-0\">en</dc:language>\n<dc:creator id=\"epub-creator-0\">A</dc:creator>";
-        let fixed = fix_opf(opf, "");
+        let fixed = fix_opf(opf, "", "en", false);
         assert!(fixed.contains("<dc:language id=\"epub-language-0\">"));
         assert!(fixed.contains("<dc:creator id=\"epub-creator-0\">"));
     }

@@ -276,6 +276,8 @@ pub struct BookRefs {
     pub heading_ids: Vec<HashSet<String>>,
     /// Image hrefs inside the book, by the URL the content gives.
     pub images: HashMap<String, String>,
+    /// The book's language tag.
+    pub language: String,
 }
 
 impl BookRefs {
@@ -294,6 +296,7 @@ impl BookRefs {
             by_link,
             heading_ids,
             images,
+            language: book.meta.language.clone(),
         }
     }
 }
@@ -335,6 +338,10 @@ pub struct ChapterWriter<'a> {
     scoped: bool,
     /// Images that were named but not embedded.
     pub missing_images: usize,
+    /// The levels the chapter's headings are written at, under its `h1`.
+    heading_levels: postbook_core::model::HeadingLevels,
+    /// The labels of the book's language.
+    labels: &'static postbook_core::labels::Labels,
 }
 
 impl<'a> ChapterWriter<'a> {
@@ -352,6 +359,8 @@ impl<'a> ChapterWriter<'a> {
             notes: Vec::new(),
             in_link: false,
             missing_images: 0,
+            heading_levels: Default::default(),
+            labels: postbook_core::labels::labels(&refs.language),
         }
     }
 
@@ -395,7 +404,7 @@ impl<'a> ChapterWriter<'a> {
         let mut out = document_start(&title_text, &lang, Some("bodymatter"));
         let _ = writeln!(
             out,
-            "<section class=\"chapter\" epub:type=\"chapter\" id=\"chapter_{}\">",
+            "<section class=\"chapter\" epub:type=\"chapter\" role=\"doc-chapter\" id=\"chapter_{}\">",
             self.index + 1
         );
         self.in_link = true; // no links inside the title
@@ -407,7 +416,7 @@ impl<'a> ChapterWriter<'a> {
             byline.push(format!(
                 "<time datetime=\"{}\">{}</time>",
                 date.date_iso(),
-                esc(&date.date_long())
+                esc(&self.labels.date(&date))
             ));
         }
         if let Some(author) = &meta.author {
@@ -443,6 +452,43 @@ impl<'a> ChapterWriter<'a> {
         out
     }
 
+    /// The ` alt="…"` (and role) of an embedded image: its own text; none and `role=
+    /// "presentation"` when WordPress marked it decorative (an empty `alt`) and it has no
+    /// caption; else its caption or its file name (the exporter warns once for all of them).
+    fn alt(&mut self, image: &Image, caption: &[Inline]) -> String {
+        let own = clean_text(&image.alt);
+        if !own.is_empty() {
+            return format!(" alt=\"{}\"", esc(&own));
+        }
+        let caption = clean_text(inlines_text(caption).trim());
+        if image.decorative {
+            return if caption.is_empty() {
+                " alt=\"\" role=\"presentation\"".to_string()
+            } else {
+                // the caption beside it says what it shows
+                " alt=\"\"".to_string()
+            };
+        }
+        if !caption.is_empty() {
+            return format!(" alt=\"{}\"", esc(&caption));
+        }
+        let file = image
+            .src
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        let file = percent_decode(file);
+        let fallback = if file.is_empty() || image.src.starts_with("data:") {
+            self.labels.image.to_string()
+        } else {
+            format!("{}: {}", self.labels.image, file)
+        };
+        format!(" alt=\"{}\"", esc(&clean_text(&fallback)))
+    }
+
     fn footnotes(&mut self) -> String {
         if self.notes.is_empty() {
             return String::new();
@@ -450,13 +496,16 @@ impl<'a> ChapterWriter<'a> {
         // in the order of first reference; notes never referenced come last
         let order =
             postbook_core::model::number_notes(std::mem::take(&mut self.notes), &self.note_numbers);
-        let mut out = String::from(
-            "<section class=\"footnotes\" epub:type=\"footnotes\">\n<hr class=\"footnotes-rule\"/>\n",
+        let mut out = format!(
+            "<section class=\"footnotes\" epub:type=\"footnotes\" aria-label=\"{}\">\n<hr class=\"footnotes-rule\"/>\n",
+            esc(self.labels.notes)
         );
         for (n, note) in order {
             let c = self.index + 1;
             let number = if self.note_refs.contains_key(&note.id) {
-                format!("<a class=\"backlink\" href=\"#fnref_{c}_{n}\">{n}.</a>")
+                format!(
+                    "<a class=\"backlink\" role=\"doc-backlink\" href=\"#fnref_{c}_{n}\">{n}.</a>"
+                )
             } else {
                 format!("<span class=\"backlink\">{n}.</span>")
             };
@@ -467,7 +516,7 @@ impl<'a> ChapterWriter<'a> {
             let rest = self.blocks(rest, false);
             let _ = writeln!(
                 out,
-                "<aside epub:type=\"footnote\" class=\"footnote\" id=\"fn_{c}_{n}\">\n<p>{number} {first}</p>\n{rest}</aside>"
+                "<aside epub:type=\"footnote\" role=\"doc-footnote\" class=\"footnote\" id=\"fn_{c}_{n}\">\n<p>{number} {first}</p>\n{rest}</aside>"
             );
         }
         out.push_str("</section>\n");
@@ -485,7 +534,7 @@ impl<'a> ChapterWriter<'a> {
     fn block(&mut self, block: &Block, tight: bool, out: &mut String) {
         match block {
             Block::Heading { level, id, content } => {
-                let level = (*level).clamp(2, 6);
+                let level = self.heading_levels.level(*level);
                 let _ = writeln!(
                     out,
                     "<h{level} id=\"{}\">{}</h{level}>",
@@ -610,15 +659,15 @@ impl<'a> ChapterWriter<'a> {
         }
     }
 
-    fn figure(&mut self, image: &Image, caption: &[Inline], out: &mut String) {
-        let caption = self.inlines(caption);
+    fn figure(&mut self, image: &Image, caption_inlines: &[Inline], out: &mut String) {
+        let caption = self.inlines(caption_inlines);
         match self.refs.images.get(&image.src) {
             Some(href) => {
+                let alt = self.alt(image, caption_inlines);
                 let _ = write!(
                     out,
-                    "<figure class=\"figure\">\n<img src=\"{}\" alt=\"{}\"/>\n",
-                    esc(href),
-                    esc(&clean_text(&image.alt))
+                    "<figure class=\"figure\">\n<img src=\"{}\"{alt}/>\n",
+                    esc(href)
                 );
                 if !caption.is_empty() {
                     let _ = writeln!(out, "<figcaption>{caption}</figcaption>");
@@ -666,9 +715,22 @@ impl<'a> ChapterWriter<'a> {
             let _ = writeln!(out, "<{tag}>");
             for row in rows.iter() {
                 out.push_str("<tr>");
-                for cell in row {
+                // a header cell in the head heads its column; one in the body or the foot
+                // heads its row when it leads the row, else its column
+                let row_headed = tag != "thead" && row.first().is_some_and(|c| c.header);
+                for (k, cell) in row.iter().enumerate() {
                     let name = if cell.header { "th" } else { "td" };
                     let mut attrs = String::new();
+                    if cell.header {
+                        let scope = if row_headed && k == 0 {
+                            if cell.colspan > 1 { "rowgroup" } else { "row" }
+                        } else if cell.colspan > 1 {
+                            "colgroup"
+                        } else {
+                            "col"
+                        };
+                        let _ = write!(attrs, " scope=\"{scope}\"");
+                    }
                     if cell.colspan > 1 {
                         let _ = write!(attrs, " colspan=\"{}\"", cell.colspan.min(1000));
                     }
@@ -747,12 +809,8 @@ impl<'a> ChapterWriter<'a> {
             }
             Inline::Image(image) => match self.refs.images.get(&image.src) {
                 Some(href) => {
-                    let _ = write!(
-                        out,
-                        "<img class=\"inline\" src=\"{}\" alt=\"{}\"/>",
-                        esc(href),
-                        esc(&clean_text(&image.alt))
-                    );
+                    let alt = self.alt(image, &[]);
+                    let _ = write!(out, "<img class=\"inline\" src=\"{}\"{alt}/>", esc(href));
                 }
                 None => {
                     self.missing_images += 1;
@@ -780,7 +838,7 @@ impl<'a> ChapterWriter<'a> {
                 };
                 let _ = write!(
                     out,
-                    "<sup><a epub:type=\"noteref\" id=\"{ref_id}\" href=\"#fn_{c}_{n}\">{n}</a></sup>"
+                    "<sup><a epub:type=\"noteref\" role=\"doc-noteref\" id=\"{ref_id}\" href=\"#fn_{c}_{n}\">{n}</a></sup>"
                 );
             }
             Inline::Math { display, tex } => {
@@ -881,6 +939,26 @@ fn collect_notes(blocks: &[Block], notes: &mut Vec<Footnote>) {
             _ => {}
         }
     }
+}
+
+/// `%20`-style escapes decoded (invalid UTF-8 replaced), for a file name shown to readers.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The plain title of a chapter, for the table of contents: a short form of a very long one.

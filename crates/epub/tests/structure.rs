@@ -276,7 +276,9 @@ fn footnotes_and_internal_links() {
         "a dangling anchor loses its link: {one}"
     );
     assert!(
-        one.contains("<a epub:type=\"noteref\" id=\"fnref_1_1\" href=\"#fn_1_1\">1</a>"),
+        one.contains(
+            "<a epub:type=\"noteref\" role=\"doc-noteref\" id=\"fnref_1_1\" href=\"#fn_1_1\">1</a>"
+        ),
         "{one}"
     );
     assert!(
@@ -288,7 +290,9 @@ fn footnotes_and_internal_links() {
         "a note without text is not a link"
     );
     assert!(
-        one.contains("<aside epub:type=\"footnote\" class=\"footnote\" id=\"fn_1_1\">"),
+        one.contains(
+            "<aside epub:type=\"footnote\" role=\"doc-footnote\" class=\"footnote\" id=\"fn_1_1\">"
+        ),
         "{one}"
     );
     assert!(one.contains("href=\"#fnref_1_1\""), "the note links back");

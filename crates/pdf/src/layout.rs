@@ -110,6 +110,8 @@ pub struct Row {
     /// For each cell: no border above it, no border below it. A cell that spans rows is one
     /// box: its first row leaves the bottom open and the rows it covers leave the top open.
     pub open: Vec<(bool, bool)>,
+    /// The structure element (`TH` or `TD`) of each cell; empty for a repeated header.
+    pub tags: Vec<Option<u32>>,
 }
 
 /// One entry of the vertical flow.
@@ -130,6 +132,9 @@ pub struct Item {
     /// Drawn mirrored, right to left (an item of a right-to-left chapter): indents, list
     /// markers, quote bars, images and table columns from the right margin.
     pub mirror: bool,
+    /// The structure element its content belongs to ([`crate::tags::Tree`]); none for what
+    /// is drawn as an artifact (space, rules, repeated table headers).
+    pub tag: Option<u32>,
 }
 
 impl Item {
@@ -143,7 +148,36 @@ impl Item {
             anchor: None,
             repeat: None,
             mirror: false,
+            tag: None,
         }
+    }
+
+    /// Moves its structure element indices up by `base` (a chapter's tree appended to the
+    /// book's).
+    pub(crate) fn offset_tags(&mut self, base: u32) {
+        self.tag = self.tag.map(|t| t + base);
+        if let Kind::Row(row) = &mut self.kind {
+            if row.tags.iter().any(Option::is_some) {
+                let mut copy = (**row).clone();
+                for t in copy.tags.iter_mut().flatten() {
+                    *t += base;
+                }
+                *row = Rc::new(copy);
+            }
+        }
+    }
+
+    /// A copy drawn as an artifact, owned by no structure element (a table header repeated
+    /// on a new page).
+    pub(crate) fn as_artifact(&self) -> Item {
+        let mut item = self.clone();
+        item.tag = None;
+        if let Kind::Row(row) = &mut item.kind {
+            let mut copy = (**row).clone();
+            copy.tags.clear();
+            *row = Rc::new(copy);
+        }
+        item
     }
 
     /// A line of text at `x`, with no band or quote bar.
@@ -195,6 +229,10 @@ pub struct ChapterLayout<'a> {
     pub rtl: bool,
     /// The block being laid out runs right to left (its list markers go on the right).
     block_rtl: bool,
+    /// The chapter's structure elements; items name them by index.
+    pub tree: crate::tags::Tree,
+    /// The levels its headings are tagged at.
+    levels: postbook_core::model::HeadingLevels,
 }
 
 /// Chapter index by permalink key, for links between posts of the book.
@@ -240,6 +278,8 @@ impl<'a> ChapterLayout<'a> {
             missing_images: 0,
             rtl: false,
             block_rtl: false,
+            tree: crate::tags::Tree::default(),
+            levels: Default::default(),
         }
     }
 
@@ -255,6 +295,14 @@ impl<'a> ChapterLayout<'a> {
         let width = self.geo.text_w();
         let mut out = vec![Item::new(Kind::PageBreak, 0.0)];
         out.push(Item::gap(size * 2.0));
+        let sect = self.tree.open("Sect");
+        if let Some(lang) = chapter.meta.language.as_deref().filter(|l| {
+            let book = &self.book.meta.language;
+            !l.is_empty() && l.split(['-', '_']).next() != book.split(['-', '_']).next()
+        }) {
+            self.tree.nodes[sect as usize].lang = Some(lang.to_string());
+        }
+        let title_start = out.len();
         let title = self.spans(&chapter.meta.title, Style::Bold, size * 1.9, INK, None);
         let lines = break_lines(self.fonts, &title, width, width, Justify::Left, None);
         let n = lines.len();
@@ -271,9 +319,12 @@ impl<'a> ChapterLayout<'a> {
             let _ = n;
             out.push(item);
         }
+        let h1 = self.tree.add("H1");
+        tag_items(&mut out[title_start..], h1);
+        let byline_start = out.len();
         let mut byline = Vec::new();
         if let Some(date) = chapter.meta.date {
-            byline.push(date.date_long());
+            byline.push(postbook_core::labels::labels(&self.book.meta.language).date(&date));
         }
         if let Some(author) = &chapter.meta.author {
             byline.push(author.clone());
@@ -318,6 +369,13 @@ impl<'a> ChapterLayout<'a> {
             }
             self.fonts.set_direction(self.rtl.then_some(true));
         }
+        if out[byline_start..]
+            .iter()
+            .any(|i| matches!(i.kind, Kind::Text { .. }))
+        {
+            let p = self.tree.add("P");
+            tag_items(&mut out[byline_start..], p);
+        }
         out.push(Item::gap(size * 1.5));
         mirror(&mut out, self.rtl);
         // each block of the body in its own direction: its `dir`, else its language's, else
@@ -340,6 +398,7 @@ impl<'a> ChapterLayout<'a> {
         mirror(&mut out[start..], self.rtl);
         self.fonts.set_direction(None);
         self.fonts.set_rtl_default(book_default);
+        self.tree.close();
         out
     }
 
@@ -364,7 +423,10 @@ impl<'a> ChapterLayout<'a> {
         let hang = size * 1.8;
         for (n, note) in numbered {
             let mut items = Vec::new();
+            let tag = self.tree.open("Note");
             self.blocks_sized(&note.blocks, hang, &[], &mut items, size * 0.88);
+            self.tree.close();
+            tag_items(&mut items, tag);
             self.add_marker(
                 &mut items,
                 &format!("{n}."),
@@ -599,6 +661,45 @@ impl<'a> ChapterLayout<'a> {
     }
 
     fn block(&mut self, block: &Block, x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32) {
+        // the block's structure element; figures, tables and galleries make their own
+        let role = match block {
+            Block::Paragraph(_) | Block::Plain(_) | Block::LineBlock(_) => Some("P"),
+            Block::Heading { level, .. } => Some(heading_role(self.levels.level(*level))),
+            Block::BulletList(_) | Block::OrderedList { .. } | Block::DefinitionList(_) => {
+                Some("L")
+            }
+            Block::Quote { .. } => Some("BlockQuote"),
+            Block::Code { .. } => Some("Code"),
+            Block::Div { class, .. } if class != "gallery" => Some("Div"),
+            Block::Scoped { .. } => Some("Div"),
+            _ => None,
+        };
+        let start = out.len();
+        let node = role.map(|r| self.tree.open(r));
+        if let (
+            Some(n),
+            Block::Scoped {
+                lang: Some(lang), ..
+            },
+        ) = (node, block)
+        {
+            self.tree.nodes[n as usize].lang = Some(lang.clone());
+        }
+        self.block_content(block, x, bars, out, size);
+        if let Some(n) = node {
+            self.tree.close();
+            tag_items(&mut out[start..], n);
+        }
+    }
+
+    fn block_content(
+        &mut self,
+        block: &Block,
+        x: f32,
+        bars: &[f32],
+        out: &mut Vec<Item>,
+        size: f32,
+    ) {
         let width = self.geo.text_w();
         // deep nesting (unclosed lists and quotes in old posts) stops indenting at half the
         // measure, so that text always has room
@@ -661,7 +762,9 @@ impl<'a> ChapterLayout<'a> {
                     }
                     let hang = size * 1.4;
                     let mut sub = Vec::new();
+                    let body = self.list_item();
                     self.blocks_sized(item, x + hang, bars, &mut sub, size);
+                    self.end_list_item(&mut sub, body);
                     self.add_marker(&mut sub, bullet, hang, size, Style::Regular);
                     out.extend(sub);
                 }
@@ -702,13 +805,17 @@ impl<'a> ChapterLayout<'a> {
                         out.push(self.gap(size * 0.2, bars));
                     }
                     let mut sub = Vec::new();
+                    let body = self.list_item();
                     self.blocks_sized(item, x + hang, bars, &mut sub, size);
+                    self.end_list_item(&mut sub, body);
                     self.add_marker(&mut sub, &numbers[i], hang, size, Style::Regular);
                     out.extend(sub);
                 }
             }
             Block::DefinitionList(entries) => {
                 for (term, defs) in entries {
+                    let li = self.tree.open("LI");
+                    let term_start = out.len();
                     let spans = self.spans(term, Style::Bold, size, INK, None);
                     for line in break_lines(
                         self.fonts,
@@ -731,9 +838,17 @@ impl<'a> ChapterLayout<'a> {
                         item.keep_next = true;
                         out.push(item);
                     }
+                    let lbl = self.tree.add("Lbl");
+                    tag_items(&mut out[term_start..], lbl);
+                    let body_start = out.len();
+                    let body = self.tree.open("LBody");
                     for def in defs {
                         self.blocks_sized(def, x + size * 1.6, bars, out, size);
                     }
+                    self.tree.close();
+                    self.tree.close();
+                    tag_items(&mut out[body_start..], body);
+                    let _ = li;
                     out.push(self.gap(size * 0.3, bars));
                 }
             }
@@ -823,6 +938,19 @@ impl<'a> ChapterLayout<'a> {
             }
             Block::Raw { .. } => {}
         }
+    }
+
+    /// Opens a list item's elements (`LI`, and its `LBody`), giving the body.
+    fn list_item(&mut self) -> u32 {
+        self.tree.open("LI");
+        self.tree.open("LBody")
+    }
+
+    /// Closes a list item's elements; its content no block claimed goes to its body.
+    fn end_list_item(&mut self, items: &mut [Item], body: u32) {
+        self.tree.close();
+        self.tree.close();
+        tag_items(items, body);
     }
 
     /// Puts a list marker (or note number) in the hanging indent of the first line.
@@ -957,14 +1085,22 @@ impl<'a> ChapterLayout<'a> {
                     w * aspect,
                 );
                 item.keep_next = !caption.is_empty();
+                // a decorative image (an empty alt, no caption) is an artifact; any other is
+                // a figure with its alternative text
+                if let Some(alt) = figure_alt(image, caption, self.book.meta.language.as_str()) {
+                    let figure = self.tree.add("Figure");
+                    self.tree.nodes[figure as usize].alt = Some(alt);
+                    item.tag = Some(figure);
+                }
                 out.push(item);
             }
             _ => {
                 self.missing_images += 1;
                 let alt = image.alt.trim();
                 if !alt.is_empty() {
+                    let label = postbook_core::labels::labels(&self.book.meta.language).image;
                     let spans = vec![Span {
-                        text: format!("[Image: {alt}]"),
+                        text: format!("[{label}: {alt}]"),
                         style: Style::Italic,
                         size,
                         rise: 0.0,
@@ -995,6 +1131,7 @@ impl<'a> ChapterLayout<'a> {
                 keep_next: true,
                 ..self.gap(size * 0.3, bars)
             });
+            let caption_start = out.len();
             let lines = break_lines(
                 self.fonts,
                 &caption_spans,
@@ -1018,6 +1155,8 @@ impl<'a> ChapterLayout<'a> {
                 item.keep_next = i + 1 < n;
                 out.push(item);
             }
+            let node = self.tree.add("Caption");
+            tag_items(&mut out[caption_start..], node);
         }
     }
 
@@ -1070,7 +1209,19 @@ impl<'a> ChapterLayout<'a> {
                 .collect();
             let mut item = Item::new(Kind::ImageRow(images), height);
             item.keep_next = !captions.is_empty();
+            // one figure for the row, described by its images' texts
+            let language = self.book.meta.language.clone();
+            let alts: Vec<String> = row
+                .iter()
+                .filter_map(|(image, caption)| figure_alt(image, caption, &language))
+                .collect();
+            if !alts.is_empty() {
+                let figure = self.tree.add("Figure");
+                self.tree.nodes[figure as usize].alt = Some(alts.join("; "));
+                item.tag = Some(figure);
+            }
             out.push(item);
+            let caption_start = out.len();
             if !captions.is_empty() {
                 let spans = vec![Span {
                     text: captions.join(" \u{b7} "),
@@ -1094,6 +1245,8 @@ impl<'a> ChapterLayout<'a> {
                         h,
                     ));
                 }
+                let node = self.tree.add("Caption");
+                tag_items(&mut out[caption_start..], node);
             }
             out.push(self.gap(gap * 0.6, bars));
         }
@@ -1103,6 +1256,28 @@ impl<'a> ChapterLayout<'a> {
     }
 
     fn table(&mut self, table: &Table, x: f32, bars: &[f32], out: &mut Vec<Item>, size: f32) {
+        let node = self.tree.open("Table");
+        let start = out.len();
+        self.table_content(table, x, bars, out, size);
+        self.tree.close();
+        // the caption's lines
+        let caption = out[start..]
+            .iter()
+            .any(|i| i.tag.is_none() && matches!(i.kind, Kind::Text { .. }));
+        if caption {
+            let node = self.tree.add_to(node, "Caption");
+            tag_items(&mut out[start..], node);
+        }
+    }
+
+    fn table_content(
+        &mut self,
+        table: &Table,
+        x: f32,
+        bars: &[f32],
+        out: &mut Vec<Item>,
+        size: f32,
+    ) {
         let tsize = size * 0.88;
         let width = self.geo.text_w() - x;
         let caption = self.spans(&table.caption, Style::Italic, tsize, GREY, None);
@@ -1245,12 +1420,27 @@ impl<'a> ChapterLayout<'a> {
             for (r, row) in cells.iter().enumerate() {
                 let mut laid = Vec::new();
                 let mut open = Vec::new();
+                let mut tags = Vec::new();
                 let mut height = 0.0f32;
                 let mut c = 0;
+                self.tree.open("TR");
+                // a header cell heads its column in the head, else its row when it leads it
+                let row_headed =
+                    r >= head_rows && row.first().is_some_and(|s| s.as_ref().is_some_and(|s| s.2));
                 while c < ncols {
                     open.push((is_covered(r, c), is_covered(r + 1, c)));
                     match &row[c] {
-                        Some((spans, span, _, justify)) => {
+                        Some((spans, span, header, justify)) => {
+                            let cell = self.tree.add(if *header { "TH" } else { "TD" });
+                            if *header {
+                                self.tree.nodes[cell as usize].scope =
+                                    Some(if row_headed && c == 0 {
+                                        "Row"
+                                    } else {
+                                        "Column"
+                                    });
+                            }
+                            tags.push(Some(cell));
                             let span = (*span).min(ncols - c);
                             let w: f32 = widths[c..c + span].iter().sum();
                             let lines = break_lines(
@@ -1274,10 +1464,12 @@ impl<'a> ChapterLayout<'a> {
                         }
                         None => {
                             laid.push((starts[c], widths[c], Vec::new()));
+                            tags.push(None);
                             c += 1;
                         }
                     }
                 }
+                self.tree.close();
                 let header = r < head_rows || row.iter().flatten().all(|(_, _, h, _)| *h);
                 let header = header && r < head_rows.max(1);
                 // a row taller than most of a page is cut into slices that each fit (closed
@@ -1293,6 +1485,7 @@ impl<'a> ChapterLayout<'a> {
                             cells: slice,
                             header,
                             open: open.clone(),
+                            tags: tags.clone(),
                         })),
                         slice_height,
                     );
@@ -1318,6 +1511,62 @@ impl<'a> ChapterLayout<'a> {
             out.extend(caption_items(self));
         }
     }
+}
+
+/// Gives the items that draw content and belong to no structure element yet to `node`.
+fn tag_items(items: &mut [Item], node: u32) {
+    for item in items {
+        if item.tag.is_none()
+            && matches!(
+                item.kind,
+                Kind::Text { .. } | Kind::Image { .. } | Kind::ImageRow(_)
+            )
+        {
+            item.tag = Some(node);
+        }
+    }
+}
+
+/// The structure type of a heading written at `level`.
+fn heading_role(level: u8) -> &'static str {
+    match level {
+        1 => "H1",
+        2 => "H2",
+        3 => "H3",
+        4 => "H4",
+        5 => "H5",
+        _ => "H6",
+    }
+}
+
+/// A figure's alternative text: its own, else its caption, else its file name; none for a
+/// decorative image (an empty `alt`) with no caption, which is drawn as an artifact.
+fn figure_alt(image: &Image, caption: &[Inline], language: &str) -> Option<String> {
+    let own = image.alt.trim();
+    if !own.is_empty() {
+        return Some(own.to_string());
+    }
+    let caption = inlines_text(caption).trim().to_string();
+    if !caption.is_empty() {
+        return Some(caption);
+    }
+    if image.decorative {
+        return None;
+    }
+    let label = postbook_core::labels::labels(language).image;
+    let file = image
+        .src
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
+    Some(if file.is_empty() || image.src.starts_with("data:") {
+        label.to_string()
+    } else {
+        format!("{label}: {file}")
+    })
 }
 
 /// Cuts a row whose height passes `limit` into slices, each cell's lines going to the slice
@@ -1516,7 +1765,7 @@ pub fn paginate(mut items: Vec<Item>, text_h: f32) -> Vec<Page> {
                 for h in header.iter() {
                     // repeat the header only when the header and this row fit together
                     if y + h.height + item.height <= text_h {
-                        page.push((h.clone(), y));
+                        page.push((h.as_artifact(), y));
                         y += h.height;
                     }
                 }
@@ -1913,6 +2162,7 @@ mod tests {
                     cells: Vec::new(),
                     header,
                     open: Vec::new(),
+                    tags: Vec::new(),
                 })),
                 height,
             )

@@ -6,6 +6,7 @@
 
 mod fonts;
 mod layout;
+mod tags;
 mod text;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -225,6 +226,10 @@ enum Draw {
     /// glyphs do not map one to one onto it (`/ActualText`).
     BeginActual(String),
     EndActual,
+    /// What is drawn until [`Draw::EndTag`] is content of this structure element, or an
+    /// artifact (`None`).
+    BeginTag(Option<u32>),
+    EndTag,
     Fill {
         rect: (f32, f32, f32, f32),
         grey: f32,
@@ -277,14 +282,21 @@ pub fn build(book: &Book, options: &PdfOptions) -> Result<(Vec<u8>, Vec<String>)
     let by_link = links_of(book);
     let heading_ids = heading_ids_of(book);
 
-    // the chapters, laid out and broken into pages
+    // the chapters, laid out and broken into pages, with the structure elements their
+    // items belong to
     let mut flow = Vec::new();
+    let mut tree = tags::Tree::default();
     let mut missing_images = 0;
     for (i, chapter) in book.chapters.iter().enumerate() {
         let mut layout =
             ChapterLayout::new(&fonts, dict.as_ref(), geo, book, &by_link, &heading_ids, i);
-        flow.extend(layout.chapter(chapter));
+        let mut items = layout.chapter(chapter);
         missing_images += layout.missing_images;
+        let base = tree.append(std::mem::take(&mut layout.tree));
+        for item in &mut items {
+            item.offset_tags(base);
+        }
+        flow.extend(items);
     }
     let chapter_pages = paginate(flow, geo.text_h());
 
@@ -299,9 +311,14 @@ pub fn build(book: &Book, options: &PdfOptions) -> Result<(Vec<u8>, Vec<String>)
     let multi = book.chapters.len() > 1;
     if multi {
         let chapter_starts = anchors_of(&chapter_pages, 0);
-        let probe = doc.front_matter(&chapter_starts, 0);
+        let before = tree.nodes.len();
+        let probe = doc.front_matter(&chapter_starts, 0, &mut tree);
+        tree.truncate(before);
         let front = paginate(probe, geo.text_h()).len();
-        let final_front = paginate(doc.front_matter(&chapter_starts, front), geo.text_h());
+        let final_front = paginate(
+            doc.front_matter(&chapter_starts, front, &mut tree),
+            geo.text_h(),
+        );
         debug_assert_eq!(final_front.len(), front);
         pages.extend(final_front);
     }
@@ -323,6 +340,8 @@ pub fn build(book: &Book, options: &PdfOptions) -> Result<(Vec<u8>, Vec<String>)
             .iter()
             .any(|(i, _)| matches!(&i.anchor, Some((id, _, 0)) if id.starts_with("chapter-")));
         if !is_title {
+            // page numbers and running heads are artifacts: no element owns them
+            draws.push(Draw::BeginTag(None));
             doc.page_number(n + 1, &mut draws);
             if n >= offset && !chapter_first {
                 if let Some(c) = chapter_of_page[n] {
@@ -330,6 +349,7 @@ pub fn build(book: &Book, options: &PdfOptions) -> Result<(Vec<u8>, Vec<String>)
                     doc.running_header(&title, &mut draws);
                 }
             }
+            draws.push(Draw::EndTag);
         }
         drawn.push(draws);
     }
@@ -351,7 +371,7 @@ pub fn build(book: &Book, options: &PdfOptions) -> Result<(Vec<u8>, Vec<String>)
     let _ = missing_images;
     // the laid-out pages are drawn: free them before the PDF objects are made
     drop(pages);
-    let bytes = doc.finish(drawn, &anchors)?;
+    let bytes = doc.finish(drawn, &anchors, tree)?;
     Ok((bytes, warnings))
 }
 
@@ -410,15 +430,32 @@ impl Doc<'_> {
 
     /// The title page and the contents, with chapter page numbers counted from `front` pages
     /// of front matter.
-    fn front_matter(&self, chapter_starts: &Anchors, front: usize) -> Vec<Item> {
+    fn front_matter(
+        &self,
+        chapter_starts: &Anchors,
+        front: usize,
+        tree: &mut tags::Tree,
+    ) -> Vec<Item> {
         let geo = self.geo;
         let w = geo.text_w();
         let meta = &self.book.meta;
         let mut items = Vec::new();
         let text_item = |line: Line, h: f32, x: f32| Item::text(line, x, h);
         let gap = Item::gap;
+        // each stretch of lines after `from` becomes content of a new element of `role`
+        let tag =
+            |items: &mut Vec<Item>, from: usize, role: &'static str, tree: &mut tags::Tree| {
+                let node = tree.add(role);
+                for item in &mut items[from..] {
+                    if item.tag.is_none() && matches!(item.kind, Kind::Text { .. }) {
+                        item.tag = Some(node);
+                    }
+                }
+            };
         items.push(Item::new(Kind::PageBreak, 0.0));
         items.push(gap(geo.text_h() * 0.25));
+        tree.open("Sect");
+        let from = items.len();
         let tsize = geo.size * 2.6;
         for line in self.line_of(
             &[self.span(&meta.title, Style::Bold, tsize)],
@@ -427,7 +464,9 @@ impl Doc<'_> {
         ) {
             items.push(text_item(line, tsize * 1.2, 0.0));
         }
+        tag(&mut items, from, "H1", tree);
         items.push(gap(geo.size * 2.0));
+        let from = items.len();
         if !meta.authors.is_empty() {
             let size = geo.size * 1.4;
             for line in self.line_of(
@@ -444,13 +483,13 @@ impl Doc<'_> {
             .iter()
             .filter_map(|c| c.meta.date)
             .collect();
+        let labels = postbook_core::labels::labels(&meta.language);
         if let (Some(first), Some(last)) = (dates.iter().min(), dates.iter().max()) {
-            let span = if first.date_long() == last.date_long() {
-                first.date_long()
-            } else {
-                format!("{} \u{2013} {}", first.date_long(), last.date_long())
-            };
-            let text = format!("{} posts \u{b7} {span}", self.book.chapters.len());
+            let text = format!(
+                "{} \u{b7} {}",
+                labels.post_count(self.book.chapters.len()),
+                labels.date_span(first, last)
+            );
             items.push(gap(geo.size));
             for line in self.line_of(
                 &[self.span(&text, Style::Regular, geo.size)],
@@ -469,16 +508,21 @@ impl Doc<'_> {
                 items.push(text_item(line, geo.size * 1.4, 0.0));
             }
         }
+        tag(&mut items, from, "P", tree);
+        tree.close();
         // contents
         items.push(Item::new(Kind::PageBreak, 0.0));
         let hsize = geo.size * 1.6;
+        let from = items.len();
         for line in self.line_of(
-            &[self.span("Contents", Style::Bold, hsize)],
+            &[self.span(labels.contents, Style::Bold, hsize)],
             w,
             Justify::Left,
         ) {
             items.push(text_item(line, hsize * 1.6, 0.0));
         }
+        tag(&mut items, from, "H1", tree);
+        tree.open("TOC");
         items.push(gap(geo.size * 0.5));
         let number_w = self
             .line_of(
@@ -524,13 +568,16 @@ impl Doc<'_> {
                 }
             }
             let n = lines.len();
+            let from = items.len();
             for (j, line) in lines.into_iter().enumerate() {
                 let mut item = text_item(line, geo.size * 1.45, 0.0);
                 item.keep_next = j + 1 < n;
                 items.push(item);
             }
+            tag(&mut items, from, "TOCI", tree);
             items.push(gap(geo.size * 0.25));
         }
+        tree.close();
         items
     }
 
@@ -764,6 +811,38 @@ impl Doc<'_> {
     /// Draws one item placed `top` points below the top of the text block; `last` when it
     /// is the last item on its page.
     fn draw_item(&mut self, item: &Item, top: f32, last: bool, out: &mut Vec<Draw>) {
+        match &item.kind {
+            // a row marks each cell's content itself, its fills and borders as artifacts
+            Kind::Row(_) => self.draw_item_content(item, top, last, out),
+            Kind::Text { shade, bars, .. } if shade.is_some() || !bars.is_empty() => {
+                // the band and the quote bars are artifacts, the line the element's
+                let mut decoration = item.clone();
+                decoration.kind = Kind::Gap {
+                    shade: *shade,
+                    bars: bars.clone(),
+                };
+                out.push(Draw::BeginTag(None));
+                self.draw_item_content(&decoration, top, last, out);
+                out.push(Draw::EndTag);
+                let mut text = item.clone();
+                if let Kind::Text { shade, bars, .. } = &mut text.kind {
+                    *shade = None;
+                    bars.clear();
+                }
+                out.push(Draw::BeginTag(item.tag));
+                self.draw_item_content(&text, top, last, out);
+                out.push(Draw::EndTag);
+            }
+            Kind::PageBreak => {}
+            _ => {
+                out.push(Draw::BeginTag(item.tag));
+                self.draw_item_content(item, top, last, out);
+                out.push(Draw::EndTag);
+            }
+        }
+    }
+
+    fn draw_item_content(&mut self, item: &Item, top: f32, last: bool, out: &mut Vec<Draw>) {
         let geo = self.geo;
         let left = geo.margin_x;
         let y_top = geo.page_h - geo.margin_top - top;
@@ -850,18 +929,23 @@ impl Doc<'_> {
                 for (i, (cx, cw, lines)) in row.cells.iter().enumerate() {
                     let (open_top, open_bottom) = row.open.get(i).copied().unwrap_or_default();
                     let cx = &(left + mx(*cx, *cw));
+                    out.push(Draw::BeginTag(None));
                     if row.header {
                         out.push(Draw::Fill {
                             rect: (*cx, y_top - item.height, *cw, item.height),
                             grey: 0.92,
                         });
                     }
+                    out.push(Draw::EndTag);
+                    out.push(Draw::BeginTag(row.tags.get(i).copied().flatten()));
                     for (dy, line) in lines {
                         let h = crate::layout::line_height(line, geo.size * 0.88);
                         let baseline =
                             y_top - dy - h + (h - line.ascent - line.descent) / 2.0 + line.descent;
                         self.draw_line(line, cx + geo.size * 0.88 * 0.4, baseline, out);
                     }
+                    out.push(Draw::EndTag);
+                    out.push(Draw::BeginTag(None));
                     let (x0, x1, y0, y1) = (*cx, cx + cw, y_top - item.height, y_top);
                     let mut sides = vec![((x0, y0), (x0, y1)), ((x1, y0), (x1, y1))];
                     if !open_bottom || page_foot {
@@ -878,6 +962,7 @@ impl Doc<'_> {
                             grey: 0.55,
                         });
                     }
+                    out.push(Draw::EndTag);
                 }
             }
             Kind::PageBreak => {}
@@ -885,7 +970,12 @@ impl Doc<'_> {
     }
 
     /// Subsets the fonts, embeds images, writes the pages, the outline and the metadata.
-    fn finish(self, pages: Vec<Vec<Draw>>, anchors: &Anchors) -> Result<Vec<u8>, String> {
+    fn finish(
+        self,
+        pages: Vec<Vec<Draw>>,
+        anchors: &Anchors,
+        mut tree: tags::Tree,
+    ) -> Result<Vec<u8>, String> {
         let geo = self.geo;
         let meta = &self.book.meta;
         // glyphs used per face
@@ -952,8 +1042,10 @@ impl Doc<'_> {
                 .or_else(|| anchors.get(&format!("chapter-{chapter}")))
                 .copied()
         };
-        for page in pages {
+        for (page_index, page) in pages.into_iter().enumerate() {
             let mut ops = Vec::new();
+            // the page's marked-content ids, in drawing order
+            let mut next_mcid = 0u32;
             // one text section for each stretch of text, font and colour set only when they
             // change: printpdf then joins the runs of a line into one TJ, and a book of
             // thousands of pages stays small in memory and on disk
@@ -1112,6 +1204,37 @@ impl Doc<'_> {
                         });
                     }
                     Draw::EndActual => ops.push(Op::EndMarkedContent),
+                    Draw::BeginTag(tag) => {
+                        // a text object never straddles the content of two elements
+                        if in_text {
+                            ops.push(Op::EndTextSection);
+                            in_text = false;
+                        }
+                        let role = tag.and_then(|t| tree.nodes.get(t as usize).map(|n| n.role));
+                        match (tag, role) {
+                            (Some(t), Some(role)) => {
+                                let mcid = next_mcid;
+                                next_mcid += 1;
+                                tree.mark(t, page_index, mcid);
+                                let mut map = BTreeMap::new();
+                                map.insert("MCID".to_string(), DictItem::Int(i64::from(mcid)));
+                                ops.push(Op::BeginMarkedContentWithProperties {
+                                    tag: role.to_string(),
+                                    properties: DictItem::Dict { map },
+                                });
+                            }
+                            _ => ops.push(Op::BeginMarkedContent {
+                                tag: "Artifact".to_string(),
+                            }),
+                        }
+                    }
+                    Draw::EndTag => {
+                        if in_text {
+                            ops.push(Op::EndTextSection);
+                            in_text = false;
+                        }
+                        ops.push(Op::EndMarkedContent);
+                    }
                     Draw::Image { id, x, y, w, h } => {
                         ops.push(Op::UseXobject {
                             id: XObjectId(id),
@@ -1205,6 +1328,9 @@ impl Doc<'_> {
         let mut warnings = Vec::new();
         let mut lo = doc.to_lopdf_document(&opts, &mut warnings);
         drop(doc);
+        // the logical structure: elements in reading order, their content on the pages
+        let page_ids: Vec<lopdf::ObjectId> = lo.get_pages().into_values().collect();
+        tree.write(&mut lo, &page_ids);
         // a nested outline in book order: chapters, their headings below
         let outline = outline_tree(self.book, anchors, page_count);
         add_outline(&mut lo, &outline, geo);

@@ -74,6 +74,7 @@ const BATCH: usize = 256;
 /// Writes the whole book as text to `out`, a batch of chapters at a time.
 pub fn write(book: &Book, options: &TextOptions, out: &mut dyn Write) -> std::io::Result<()> {
     let width = options.width;
+    let labels = postbook_core::labels::labels(&book.meta.language);
     let mut lines: Vec<String> = Vec::new();
     if book.chapters.len() > 1 {
         let title = wrap(&book.meta.title, width);
@@ -82,12 +83,12 @@ pub fn write(book: &Book, options: &TextOptions, out: &mut dyn Write) -> std::io
         lines.push("=".repeat(rule_width));
         if !book.meta.authors.is_empty() {
             lines.extend(wrap(
-                &format!("by {}", join_names(&book.meta.authors)),
+                &labels.byline_names(&join_names(&book.meta.authors)),
                 width,
             ));
         }
         lines.push(String::new());
-        lines.push("Contents".into());
+        lines.push(labels.contents.into());
         lines.push(String::new());
         let count = book.chapters.len();
         let digits = count.to_string().len();
@@ -111,7 +112,9 @@ pub fn write(book: &Book, options: &TextOptions, out: &mut dyn Write) -> std::io
         // each chapter is wrapped on its own (in parallel), then written in order
         let texts: Vec<String> = batch
             .par_iter()
-            .map(|chapter| join_lines(ChapterWriter::new(width).chapter(chapter)))
+            .map(|chapter| {
+                join_lines(ChapterWriter::new(width, &book.meta.language).chapter(chapter))
+            })
             .collect();
         for (i, text) in texts.iter().enumerate() {
             if b + i > 0 {
@@ -337,6 +340,7 @@ fn resolve_markers(s: &str) -> String {
 /// Renders one chapter, numbering its links and footnotes.
 struct ChapterWriter {
     width: usize,
+    labels: &'static postbook_core::labels::Labels,
     links: Vec<String>,
     link_numbers: HashMap<String, usize>,
     note_numbers: HashMap<String, usize>,
@@ -345,9 +349,10 @@ struct ChapterWriter {
 }
 
 impl ChapterWriter {
-    fn new(width: usize) -> Self {
+    fn new(width: usize, language: &str) -> Self {
         ChapterWriter {
             width,
+            labels: postbook_core::labels::labels(language),
             links: Vec::new(),
             link_numbers: HashMap::new(),
             note_numbers: HashMap::new(),
@@ -366,7 +371,7 @@ impl ChapterWriter {
         lines.push("=".repeat(rule));
         let mut byline = Vec::new();
         if let Some(date) = meta.date {
-            byline.push(date.date_long());
+            byline.push(self.labels.date(&date));
         }
         if let Some(author) = &meta.author {
             byline.push(author.clone());
@@ -402,8 +407,8 @@ impl ChapterWriter {
                 }
             }
             lines.push(String::new());
-            lines.push("Notes".into());
-            lines.push("-----".into());
+            lines.push(self.labels.notes.into());
+            lines.push("-".repeat(self.labels.notes.chars().count().max(3)));
             for (n, note) in ordered {
                 lines.push(String::new());
                 let marker = format!("[^{n}] ");
@@ -555,7 +560,7 @@ impl ChapterWriter {
                 out
             }
             Block::Figure { image, caption } => {
-                let mut lines = wrap(&image_label(&image.alt), width);
+                let mut lines = wrap(&image_label(self.labels, &image.alt), width);
                 if !caption.is_empty() {
                     lines.extend(wrap(&resolve_markers(&self.inlines(caption)), width));
                 }
@@ -635,7 +640,7 @@ impl ChapterWriter {
                         }
                     }
                 }
-                Inline::Image(image) => out.push_str(&image_label(&image.alt)),
+                Inline::Image(image) => out.push_str(&image_label(self.labels, &image.alt)),
                 Inline::LineBreak => out.push('\n'),
                 Inline::FootnoteRef { id } => {
                     let n = match self.note_numbers.get(id) {
@@ -944,12 +949,12 @@ fn is_loose(item: &[Block]) -> bool {
         && item.iter().any(|b| matches!(b, Block::Paragraph(_)))
 }
 
-fn image_label(alt: &str) -> String {
+fn image_label(labels: &postbook_core::labels::Labels, alt: &str) -> String {
     let alt = alt.trim();
     if alt.is_empty() {
-        "[Image]".to_string()
+        format!("[{}]", labels.image)
     } else {
-        format!("[Image: {alt}]")
+        format!("[{}: {alt}]", labels.image)
     }
 }
 
