@@ -1053,7 +1053,10 @@ impl Doc<'_> {
             let mut font: Option<(usize, f32)> = None;
             let mut fill: Option<[f32; 3]> = None;
             let mut scale = 100.0f32;
-            for d in page {
+            // for each open tag, whether it was opened inside a text object
+            let mut tags_open: Vec<bool> = Vec::new();
+            let mut draws = page.into_iter().peekable();
+            while let Some(d) = draws.next() {
                 if in_text
                     && matches!(
                         d,
@@ -1205,11 +1208,15 @@ impl Doc<'_> {
                     }
                     Draw::EndActual => ops.push(Op::EndMarkedContent),
                     Draw::BeginTag(tag) => {
-                        // a text object never straddles the content of two elements
-                        if in_text {
+                        // marked content and text objects nest: a tag opens inside the text
+                        // object when text follows, else outside it
+                        let text_next =
+                            matches!(draws.peek(), Some(Draw::Text { .. } | Draw::BeginActual(_)));
+                        if in_text && !text_next {
                             ops.push(Op::EndTextSection);
                             in_text = false;
                         }
+                        tags_open.push(in_text);
                         let role = tag.and_then(|t| tree.nodes.get(t as usize).map(|n| n.role));
                         match (tag, role) {
                             (Some(t), Some(role)) => {
@@ -1229,7 +1236,9 @@ impl Doc<'_> {
                         }
                     }
                     Draw::EndTag => {
-                        if in_text {
+                        // a text object begun inside the tag ends inside it
+                        let opened_in_text = tags_open.pop().unwrap_or(false);
+                        if in_text && !opened_in_text {
                             ops.push(Op::EndTextSection);
                             in_text = false;
                         }

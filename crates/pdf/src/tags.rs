@@ -156,12 +156,21 @@ impl Tree {
                 .and_then(|p| ids.get(p as usize).copied().flatten())
                 .unwrap_or(document_id);
             dict.set("P", Object::Reference(parent));
-            // its own marked content and its child elements, in drawing order
+            // its own marked content and its child elements, in drawing order; content on the
+            // element's own page (`/Pg`, that of its first content) is a bare id
+            let own_page = node.content.first().map(|&(p, _)| p);
+            if let Some(&page_id) = own_page.and_then(|p| pages.get(p)) {
+                dict.set("Pg", Object::Reference(page_id));
+            }
             let mut kids: Vec<((usize, u32), Object)> = Vec::new();
             for &(page, mcid) in &node.content {
                 let Some(&page_id) = pages.get(page) else {
                     continue;
                 };
+                if Some(page) == own_page {
+                    kids.push(((page, mcid), Object::Integer(i64::from(mcid))));
+                    continue;
+                }
                 let mut mcr = Dictionary::new();
                 mcr.set("Type", Object::Name(b"MCR".to_vec()));
                 mcr.set("Pg", Object::Reference(page_id));
