@@ -167,10 +167,11 @@ fn page_marks(doc: &Document) -> Vec<(Vec<i64>, usize)> {
                             }
                         }
                     }
-                    "BMC" => {
-                        if op.operands.first().and_then(|o| o.as_name().ok()) == Some(b"Artifact") {
-                            artifacts += 1;
-                        }
+                    "BMC"
+                        if op.operands.first().and_then(|o| o.as_name().ok())
+                            == Some(b"Artifact") =>
+                    {
+                        artifacts += 1;
                     }
                     _ => {}
                 }
