@@ -24,6 +24,8 @@ struct Elem {
     content: Vec<(usize, i64)>,
     alt: Option<String>,
     scope: Option<String>,
+    /// The annotations it refers to (a `Link`'s).
+    objects: Vec<ObjectId>,
 }
 
 fn text_of(o: &Object) -> String {
@@ -97,6 +99,7 @@ fn structure(doc: &Document) -> (Vec<Elem>, Vec<(usize, i64, usize)>) {
             content: Vec::new(),
             alt,
             scope,
+            objects: Vec::new(),
         });
         let kids = match dict.get(b"K") {
             Ok(Object::Array(a)) => a.clone(),
@@ -114,6 +117,13 @@ fn structure(doc: &Document) -> (Vec<Elem>, Vec<(usize, i64, usize)>) {
                 out[index].content.push((page, *mcid));
                 order.push((page, *mcid, index));
                 continue;
+            }
+            if let Object::Dictionary(d) = kid {
+                if d.get(b"Type").and_then(Object::as_name).ok() == Some(b"OBJR") {
+                    let obj = d.get(b"Obj").and_then(Object::as_reference).expect("/Obj");
+                    out[index].objects.push(obj);
+                    continue;
+                }
             }
             let mcr = match kid {
                 Object::Dictionary(d)
@@ -271,7 +281,8 @@ fn the_structure_tree_follows_the_reading_order() {
         .get(b"Nums")
         .and_then(Object::as_array)
         .expect("/Nums");
-    assert_eq!(nums.len(), marks.len() * 2, "one entry per page");
+    // one entry per page, then one per link annotation
+    assert!(nums.len() >= marks.len() * 2, "one entry per page");
     for (p, (mcids, _)) in marks.iter().enumerate() {
         let slots = nums[p * 2 + 1].as_array().expect("an array per page");
         assert_eq!(slots.len(), mcids.len(), "page {p}");
@@ -331,6 +342,35 @@ fn the_structure_tree_follows_the_reading_order() {
     }
     // elements are inside the document, with depth
     assert!(tree[1..].iter().all(|e| e.depth >= 1));
+
+    // every link annotation is a Link element's object, and says where it is in the tree
+    let annots: Vec<ObjectId> = doc
+        .get_pages()
+        .values()
+        .filter_map(|p| doc.get_dictionary(*p).ok())
+        .filter_map(|p| p.get(b"Annots").and_then(Object::as_array).ok())
+        .flat_map(|a| a.iter().filter_map(|o| o.as_reference().ok()))
+        .collect();
+    assert!(annots.len() > 100, "the book's links: {}", annots.len());
+    let linked: BTreeSet<ObjectId> = tree
+        .iter()
+        .filter(|e| e.role == "Link")
+        .flat_map(|e| e.objects.clone())
+        .collect();
+    assert_eq!(linked.len(), annots.len());
+    for a in &annots {
+        assert!(linked.contains(a), "annotation {a:?} has no Link element");
+        let key = doc
+            .get_dictionary(*a)
+            .and_then(|d| d.get(b"StructParent"))
+            .and_then(Object::as_i64)
+            .expect("/StructParent");
+        let i = nums
+            .chunks(2)
+            .position(|kv| kv[0].as_i64().ok() == Some(key))
+            .expect("the annotation's key in the parent tree");
+        assert!(nums[i * 2 + 1].as_reference().is_ok());
+    }
 }
 
 #[test]

@@ -1053,8 +1053,12 @@ impl Doc<'_> {
             let mut font: Option<(usize, f32)> = None;
             let mut fill: Option<[f32; 3]> = None;
             let mut scale = 100.0f32;
-            // for each open tag, whether it was opened inside a text object
+            // for each open tag, whether it was opened inside a text object, and its element
+            // and marked-content id (none for an artifact)
             let mut tags_open: Vec<bool> = Vec::new();
+            let mut tag_nodes: Vec<Option<(u32, u32)>> = Vec::new();
+            // the page's link annotations so far
+            let mut annots = 0u32;
             let mut draws = page.into_iter().peekable();
             while let Some(d) = draws.next() {
                 if in_text
@@ -1223,6 +1227,7 @@ impl Doc<'_> {
                                 let mcid = next_mcid;
                                 next_mcid += 1;
                                 tree.mark(t, page_index, mcid);
+                                tag_nodes.push(Some((t, mcid)));
                                 let mut map = BTreeMap::new();
                                 map.insert("MCID".to_string(), DictItem::Int(i64::from(mcid)));
                                 ops.push(Op::BeginMarkedContentWithProperties {
@@ -1230,14 +1235,18 @@ impl Doc<'_> {
                                     properties: DictItem::Dict { map },
                                 });
                             }
-                            _ => ops.push(Op::BeginMarkedContent {
-                                tag: "Artifact".to_string(),
-                            }),
+                            _ => {
+                                tag_nodes.push(None);
+                                ops.push(Op::BeginMarkedContent {
+                                    tag: "Artifact".to_string(),
+                                })
+                            }
                         }
                     }
                     Draw::EndTag => {
                         // a text object begun inside the tag ends inside it
                         let opened_in_text = tags_open.pop().unwrap_or(false);
+                        tag_nodes.pop();
                         if in_text && !opened_in_text {
                             ops.push(Op::EndTextSection);
                             in_text = false;
@@ -1271,6 +1280,11 @@ impl Doc<'_> {
                                 }),
                         };
                         if let Some(action) = action {
+                            // a link of the element whose text it covers
+                            if let Some(Some((node, mcid))) = tag_nodes.last() {
+                                tree.link(*node, page_index, annots, *mcid);
+                            }
+                            annots += 1;
                             ops.push(Op::LinkAnnotation {
                                 link: LinkAnnotation::new(
                                     Rect {

@@ -31,6 +31,9 @@ pub struct Tree {
     pub nodes: Vec<Node>,
     /// The element that new elements go into.
     open: Vec<u32>,
+    /// Link annotations: (the element whose text the link covers, page index, the
+    /// annotation's index in the page's `/Annots`, the marked-content id it sits in).
+    links: Vec<(u32, usize, u32, u32)>,
 }
 
 impl Tree {
@@ -92,6 +95,12 @@ impl Tree {
         self.open.retain(|&n| (n as usize) < len);
     }
 
+    /// Records that link annotation `annot` of page `page` belongs to `node`'s text, drawn in
+    /// its marked content `mcid`.
+    pub fn link(&mut self, node: u32, page: usize, annot: u32, mcid: u32) {
+        self.links.push((node, page, annot, mcid));
+    }
+
     /// Records that `node` owns marked content `mcid` of page `page`.
     pub fn mark(&mut self, node: u32, page: usize, mcid: u32) {
         if let Some(n) = self.nodes.get_mut(node as usize) {
@@ -127,6 +136,39 @@ impl Tree {
         }
         let live: Vec<bool> = first.iter().map(Option::is_some).collect();
         top.sort_by_key(|&t| first[t as usize]);
+        // each link annotation gets a `Link` element inside the element of its text, with an
+        // object reference to the annotation; the annotation names its place in the parent
+        // tree (keys after the pages')
+        let mut link_kids: Vec<Vec<((usize, u32), Object)>> = vec![Vec::new(); n];
+        let mut link_nums: Vec<(i64, ObjectId)> = Vec::new();
+        for (k, &(node, page, annot, mcid)) in self.links.iter().enumerate() {
+            let (Some(&page_id), true) =
+                (pages.get(page), (node as usize) < n && live[node as usize])
+            else {
+                continue;
+            };
+            let Some(annot_id) = annotation_object(doc, page_id, annot as usize) else {
+                continue;
+            };
+            let key = (pages.len() + k) as i64;
+            let link_id = doc.new_object_id();
+            let mut objr = Dictionary::new();
+            objr.set("Type", Object::Name(b"OBJR".to_vec()));
+            objr.set("Obj", Object::Reference(annot_id));
+            objr.set("Pg", Object::Reference(page_id));
+            let mut link = Dictionary::new();
+            link.set("Type", Object::Name(b"StructElem".to_vec()));
+            link.set("S", Object::Name(b"Link".to_vec()));
+            link.set("Pg", Object::Reference(page_id));
+            link.set("K", Object::Array(vec![Object::Dictionary(objr)]));
+            link_kids[node as usize].push(((page, mcid), Object::Reference(link_id)));
+            link_nums.push((key, link_id));
+            if let Ok(Object::Dictionary(a)) = doc.get_object_mut(annot_id) {
+                a.set("StructParent", Object::Integer(key));
+            }
+            // its parent is set once the element's object id is known
+            doc.objects.insert(link_id, Object::Dictionary(link));
+        }
         let root_id = doc.new_object_id();
         let document_id = doc.new_object_id();
         let ids: Vec<Option<ObjectId>> = (0..n)
@@ -182,6 +224,15 @@ impl Tree {
                     kids.push((key, Object::Reference(cid)));
                 }
             }
+            for (key, link) in link_kids[i].drain(..) {
+                if let Object::Reference(link_id) = link {
+                    if let Ok(Object::Dictionary(d)) = doc.get_object_mut(link_id) {
+                        d.set("P", Object::Reference(id));
+                    }
+                }
+                kids.push((key, link));
+            }
+            // (a link comes after the text it sits in: the stable sort keeps it there)
             kids.sort_by_key(|(key, _)| *key);
             dict.set(
                 "K",
@@ -226,6 +277,10 @@ impl Tree {
                     .collect(),
             ));
         }
+        for (key, link_id) in &link_nums {
+            nums.push(Object::Integer(*key));
+            nums.push(Object::Reference(*link_id));
+        }
         let mut parent_tree = Dictionary::new();
         parent_tree.set("Nums", Object::Array(nums));
         let parent_tree_id = doc.add_object(Object::Dictionary(parent_tree));
@@ -233,7 +288,10 @@ impl Tree {
         root.set("Type", Object::Name(b"StructTreeRoot".to_vec()));
         root.set("K", Object::Reference(document_id));
         root.set("ParentTree", Object::Reference(parent_tree_id));
-        root.set("ParentTreeNextKey", Object::Integer(pages.len() as i64));
+        root.set(
+            "ParentTreeNextKey",
+            Object::Integer((pages.len() + self.links.len()) as i64),
+        );
         doc.objects.insert(root_id, Object::Dictionary(root));
         for (i, &page_id) in pages.iter().enumerate() {
             if let Ok(Object::Dictionary(page)) = doc.get_object_mut(page_id) {
@@ -248,6 +306,32 @@ impl Tree {
             mark.set("Marked", Object::Boolean(true));
             catalog.set("MarkInfo", Object::Dictionary(mark));
         }
+    }
+}
+
+/// The object id of annotation `index` of a page, made an indirect object when the page
+/// holds it inline (a structure element can only refer to an indirect one).
+fn annotation_object(doc: &mut Document, page_id: ObjectId, index: usize) -> Option<ObjectId> {
+    let entry = doc
+        .get_dictionary(page_id)
+        .ok()?
+        .get(b"Annots")
+        .ok()?
+        .as_array()
+        .ok()?
+        .get(index)?
+        .clone();
+    match entry {
+        Object::Reference(id) => Some(id),
+        Object::Dictionary(d) => {
+            let id = doc.add_object(Object::Dictionary(d));
+            let page = doc.get_dictionary_mut(page_id).ok()?;
+            if let Ok(Object::Array(annots)) = page.get_mut(b"Annots") {
+                annots[index] = Object::Reference(id);
+            }
+            Some(id)
+        }
+        _ => None,
     }
 }
 
