@@ -26,6 +26,8 @@ struct Elem {
     scope: Option<String>,
     /// The annotations it refers to (a `Link`'s).
     objects: Vec<ObjectId>,
+    /// Its text as the tree gives it (`/ActualText`).
+    actual: Option<String>,
 }
 
 fn text_of(o: &Object) -> String {
@@ -100,6 +102,7 @@ fn structure(doc: &Document) -> (Vec<Elem>, Vec<(usize, i64, usize)>) {
             alt,
             scope,
             objects: Vec::new(),
+            actual: dict.get(b"ActualText").ok().map(text_of),
         });
         let kids = match dict.get(b"K") {
             Ok(Object::Array(a)) => a.clone(),
@@ -400,7 +403,24 @@ fn a_post_in_another_language_says_so() {
         Some("he")
     );
     let (tree, order) = structure(&doc);
-    assert!(tree.iter().any(|e| e.role == "H1"));
+    // its lines are drawn in visual order; the elements give their text in logical order
+    let title = tree
+        .iter()
+        .find(|e| e.role == "H1")
+        .expect("the post's title");
+    assert_eq!(
+        title.actual.as_deref(),
+        Some("יום אחד בירושלים: שוק, חומות וקפה")
+    );
+    let paragraphs = tree.iter().filter(|e| e.role == "P").count();
+    let logical = tree
+        .iter()
+        .filter(|e| e.role == "P" && e.actual.is_some())
+        .count();
+    assert!(
+        paragraphs > 5 && logical == paragraphs,
+        "{logical} of {paragraphs}"
+    );
     let owned: Vec<(usize, i64)> = order.iter().map(|&(p, m, _)| (p, m)).collect();
     let mut sorted = owned.clone();
     sorted.sort();

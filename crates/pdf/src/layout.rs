@@ -321,6 +321,7 @@ impl<'a> ChapterLayout<'a> {
         }
         let h1 = self.tree.add("H1");
         tag_items(&mut out[title_start..], h1);
+        self.tree.set_text(h1, &chapter.meta.title_text());
         let byline_start = out.len();
         let mut byline = Vec::new();
         if let Some(date) = chapter.meta.date {
@@ -375,6 +376,12 @@ impl<'a> ChapterLayout<'a> {
         {
             let p = self.tree.add("P");
             tag_items(&mut out[byline_start..], p);
+            let mut text = byline.join(" \u{b7} ");
+            if let Some(link) = &chapter.meta.link {
+                text.push(' ');
+                text.push_str(link);
+            }
+            self.tree.set_text(p, &text);
         }
         out.push(Item::gap(size * 1.5));
         mirror(&mut out, self.rtl);
@@ -689,6 +696,11 @@ impl<'a> ChapterLayout<'a> {
         if let Some(n) = node {
             self.tree.close();
             tag_items(&mut out[start..], n);
+            // a block of text whose lines run right to left gives its text in logical order
+            if let Block::Paragraph(i) | Block::Plain(i) | Block::Heading { content: i, .. } = block
+            {
+                self.tree.set_text(n, &inlines_text(i));
+            }
         }
     }
 
@@ -1157,6 +1169,7 @@ impl<'a> ChapterLayout<'a> {
             }
             let node = self.tree.add("Caption");
             tag_items(&mut out[caption_start..], node);
+            self.tree.set_text(node, &inlines_text(caption));
         }
     }
 
@@ -1432,6 +1445,8 @@ impl<'a> ChapterLayout<'a> {
                     match &row[c] {
                         Some((spans, span, header, justify)) => {
                             let cell = self.tree.add(if *header { "TH" } else { "TD" });
+                            let text: String = spans.iter().map(|s| s.text.as_str()).collect();
+                            self.tree.set_text(cell, &text);
                             if *header {
                                 self.tree.nodes[cell as usize].scope =
                                     Some(if row_headed && c == 0 {

@@ -451,6 +451,7 @@ impl Doc<'_> {
                         item.tag = Some(node);
                     }
                 }
+                node
             };
         items.push(Item::new(Kind::PageBreak, 0.0));
         items.push(gap(geo.text_h() * 0.25));
@@ -464,7 +465,8 @@ impl Doc<'_> {
         ) {
             items.push(text_item(line, tsize * 1.2, 0.0));
         }
-        tag(&mut items, from, "H1", tree);
+        let title = tag(&mut items, from, "H1", tree);
+        tree.set_text(title, &meta.title);
         items.push(gap(geo.size * 2.0));
         let from = items.len();
         if !meta.authors.is_empty() {
@@ -508,7 +510,7 @@ impl Doc<'_> {
                 items.push(text_item(line, geo.size * 1.4, 0.0));
             }
         }
-        tag(&mut items, from, "P", tree);
+        let _ = tag(&mut items, from, "P", tree);
         tree.close();
         // contents
         items.push(Item::new(Kind::PageBreak, 0.0));
@@ -521,7 +523,7 @@ impl Doc<'_> {
         ) {
             items.push(text_item(line, hsize * 1.6, 0.0));
         }
-        tag(&mut items, from, "H1", tree);
+        let _ = tag(&mut items, from, "H1", tree);
         tree.open("TOC");
         items.push(gap(geo.size * 0.5));
         let number_w = self
@@ -574,7 +576,8 @@ impl Doc<'_> {
                 item.keep_next = j + 1 < n;
                 items.push(item);
             }
-            tag(&mut items, from, "TOCI", tree);
+            let entry = tag(&mut items, from, "TOCI", tree);
+            tree.set_text(entry, &format!("{text} {page}"));
             items.push(gap(geo.size * 0.25));
         }
         tree.close();

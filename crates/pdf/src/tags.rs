@@ -20,6 +20,9 @@ pub struct Node {
     pub lang: Option<String>,
     /// A header cell's scope: `Column` or `Row`.
     pub scope: Option<&'static str>,
+    /// Its text in logical order, for an element with right-to-left text: the pages draw
+    /// such lines in visual order, which is what their marked content gives.
+    pub actual: Option<String>,
     /// Its marked content: (page index, marked-content id), in reading order.
     pub content: Vec<(usize, u32)>,
 }
@@ -53,6 +56,7 @@ impl Tree {
             alt: None,
             lang: None,
             scope: None,
+            actual: None,
             content: Vec::new(),
         });
         id
@@ -93,6 +97,15 @@ impl Tree {
     pub fn truncate(&mut self, len: usize) {
         self.nodes.truncate(len);
         self.open.retain(|&n| (n as usize) < len);
+    }
+
+    /// Gives `node` its text in logical order when that text runs right to left anywhere.
+    pub fn set_text(&mut self, node: u32, text: &str) {
+        if text.chars().any(is_rtl_letter) {
+            if let Some(n) = self.nodes.get_mut(node as usize) {
+                n.actual = Some(text.trim().to_string());
+            }
+        }
     }
 
     /// Records that link annotation `annot` of page `page` belongs to `node`'s text, drawn in
@@ -241,6 +254,9 @@ impl Tree {
             if let Some(alt) = &node.alt {
                 dict.set("Alt", text_string(alt));
             }
+            if let Some(actual) = &node.actual {
+                dict.set("ActualText", text_string(actual));
+            }
             if let Some(lang) = &node.lang {
                 dict.set("Lang", Object::string_literal(lang.as_str()));
             }
@@ -333,6 +349,11 @@ fn annotation_object(doc: &mut Document, page_id: ObjectId, index: usize) -> Opt
         }
         _ => None,
     }
+}
+
+/// A letter of a script written right to left (Hebrew, Arabic, Syriac, Thaana, N'Ko…).
+fn is_rtl_letter(c: char) -> bool {
+    matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF | 0x10800..=0x10FFF | 0x1E800..=0x1EFFF)
 }
 
 /// A PDF text string: UTF-16BE with its byte-order mark.
