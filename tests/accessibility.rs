@@ -291,6 +291,32 @@ fn nav_contents_and_landmarks() {
     ] {
         assert!(nav.contains(landmark), "{landmark}: {nav}");
     }
+    // the page list: each post starts a page, and every page it lists is marked in its file
+    assert!(nav.contains("epub:type=\"page-list\" role=\"doc-pagelist\""));
+    let pages: Vec<(&str, &str)> = nav
+        .match_indices("#page-")
+        .map(|(i, _)| {
+            let href_start = nav[..i].rfind('"').expect("href") + 1;
+            let file = &nav[href_start..i];
+            let id = nav[i + 1..].split('"').next().expect("id");
+            (file, id)
+        })
+        .collect();
+    assert!(pages.len() >= 38, "{} pages", pages.len());
+    for (n, (file, id)) in pages.iter().enumerate() {
+        assert_eq!(*id, format!("page-{}", n + 1), "pages in order");
+        let doc = &files[&format!("OEBPS/{file}")];
+        assert!(
+            doc.contains(&format!(
+                "<span epub:type=\"pagebreak\" role=\"doc-pagebreak\" id=\"{id}\" aria-label=\"{}\">",
+                n + 1
+            )),
+            "{file} lacks {id}"
+        );
+    }
+    let opf = &files["OEBPS/content.opf"];
+    assert!(opf.contains("<meta property=\"pageBreakSource\">none</meta>"));
+    assert!(opf.contains("<meta property=\"schema:accessibilityFeature\">pageNavigation</meta>"));
     let chapter = &files["OEBPS/chapter-0001.xhtml"];
     assert!(chapter.contains("epub:type=\"chapter\" role=\"doc-chapter\""));
     let css = &files["OEBPS/stylesheet.css"];

@@ -123,7 +123,7 @@ fn megabyte_titles_names_and_categories_convert_in_bounded_time() {
         }
     }
     if tool_available("java (for epubcheck)", "java", &["-version"])
-        && tool_available("epubcheck", "test", &["-f", EPUBCHECK_JAR])
+        && tool_available("epubcheck", "test", &["-f", &epubcheck_jar()])
     {
         let failures = epubcheck_failures(&epubs);
         assert!(failures.is_empty(), "{failures:#?}");

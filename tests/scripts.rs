@@ -173,7 +173,7 @@ fn script_posts_say_their_language_and_direction() {
             rtl,
             "{name}"
         );
-        if tool_available("epubcheck", "test", &["-f", EPUBCHECK_JAR]) {
+        if tool_available("epubcheck", "test", &["-f", &epubcheck_jar()]) {
             let failures = epubcheck_failures(std::slice::from_ref(&epub));
             assert!(failures.is_empty(), "{name}: {failures:?}");
         }

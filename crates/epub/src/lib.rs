@@ -319,7 +319,7 @@ pub fn write(
 
     let conforms = images.without_alt == 0;
     extra.push_str(&accessibility_metadata(book, &images, conforms));
-    let nav = nav_document(book, &entries, &lang, printed_contents);
+    let nav = nav_document(book, &entries, &lang, printed_contents, &refs);
     let printed = printed_contents.then(|| contents_page(&entries, &lang));
     let mut built = Vec::new();
     builder.generate(&mut built).map_err(err)?;
@@ -469,6 +469,7 @@ fn accessibility_metadata(book: &Book, images: &ImageReport, conforms: bool) -> 
     for feature in [
         "structuralNavigation",
         "tableOfContents",
+        "pageNavigation",
         "readingOrder",
         "displayTransformability",
     ] {
@@ -477,6 +478,8 @@ fn accessibility_metadata(book: &Book, images: &ImageReport, conforms: bool) -> 
     if images.without_alt == 0 {
         meta("schema:accessibilityFeature", "alternativeText");
     }
+    // the page list's pages come from no printed edition (see `xhtml::PAGE_CHARS`)
+    meta("pageBreakSource", "none");
     if images.animated {
         // an animated picture may flash: postbook cannot tell
         meta("schema:accessibilityHazard", "unknown");
@@ -527,7 +530,10 @@ fn accessibility_metadata(book: &Book, images: &ImageReport, conforms: bool) -> 
     if images.animated {
         summary.push_str(" Some images are animated.");
     }
-    summary.push_str(" Text can be resized and restyled.");
+    summary.push_str(&format!(
+        " Text can be resized and restyled. Its page list counts a page every {} characters, each post starting a page: a blog has no printed edition to take page numbers from.",
+        xhtml::PAGE_CHARS
+    ));
     if conforms {
         summary.push_str(" It meets EPUB Accessibility 1.1 at WCAG 2.1 Level AA.");
     }
@@ -562,7 +568,13 @@ fn contents_list(entries: &[TocElement], out: &mut String) {
 }
 
 /// The navigation document: the contents, and the landmarks (cover, contents, start).
-fn nav_document(book: &Book, entries: &[TocElement], lang: &str, printed: bool) -> String {
+fn nav_document(
+    book: &Book,
+    entries: &[TocElement],
+    lang: &str,
+    printed: bool,
+    refs: &BookRefs,
+) -> String {
     let labels = postbook_core::labels::labels(lang);
     let mut out = xhtml::document_start(labels.contents, lang, None);
     out.push_str(&format!(
@@ -599,6 +611,22 @@ fn nav_document(book: &Book, entries: &[TocElement], lang: &str, printed: bool) 
         ));
     }
     out.push_str("</ol>\n</nav>\n");
+    // the page list (pages counted from the text: see `xhtml::PAGE_CHARS`)
+    if refs.pages.iter().any(|p| !p.is_empty()) {
+        out.push_str(&format!(
+            "<nav epub:type=\"page-list\" role=\"doc-pagelist\" id=\"page-list\" aria-label=\"{}\" hidden=\"hidden\">\n<ol>\n",
+            esc(labels.pages)
+        ));
+        for (i, pages) in refs.pages.iter().enumerate() {
+            for (_, n) in pages {
+                out.push_str(&format!(
+                    "<li><a href=\"{}#page-{n}\">{n}</a></li>\n",
+                    esc(&refs.files[i])
+                ));
+            }
+        }
+        out.push_str("</ol>\n</nav>\n");
+    }
     out.push_str(xhtml::DOCUMENT_END);
     out
 }

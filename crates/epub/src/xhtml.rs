@@ -278,6 +278,39 @@ pub struct BookRefs {
     pub images: HashMap<String, String>,
     /// The book's language tag.
     pub language: String,
+    /// Where each chapter's pages of the page list begin: (top-level block, page number),
+    /// block 0 being the chapter's start.
+    pub pages: Vec<Vec<(usize, u32)>>,
+}
+
+/// The characters of a page of the page list: about a printed page's. A book from a blog has
+/// no printed edition to take page numbers from, so its pages are counted from its text, each
+/// post starting a page, a page ending only between blocks.
+pub const PAGE_CHARS: usize = 2000;
+
+/// The page list of a book: for each chapter, the pages that begin in it.
+fn page_breaks(book: &Book) -> Vec<Vec<(usize, u32)>> {
+    let mut page = 0u32;
+    book.chapters
+        .iter()
+        .map(|chapter| {
+            page += 1;
+            let mut breaks = vec![(0, page)];
+            let mut filled = chapter.meta.title_text().chars().count();
+            for (b, block) in chapter.blocks.iter().enumerate() {
+                // (the first block is on the chapter's first page, however long its title)
+                if b > 0 && filled >= PAGE_CHARS {
+                    page += 1;
+                    breaks.push((b, page));
+                    filled = 0;
+                }
+                filled += postbook_core::model::blocks_text(std::slice::from_ref(block))
+                    .chars()
+                    .count();
+            }
+            breaks
+        })
+        .collect()
 }
 
 impl BookRefs {
@@ -297,6 +330,7 @@ impl BookRefs {
             heading_ids,
             images,
             language: book.meta.language.clone(),
+            pages: page_breaks(book),
         }
     }
 }
@@ -407,6 +441,9 @@ impl<'a> ChapterWriter<'a> {
             "<section class=\"chapter\" epub:type=\"chapter\" role=\"doc-chapter\" id=\"chapter_{}\">",
             self.index + 1
         );
+        if let Some(&(0, page)) = self.refs.pages.get(self.index).and_then(|p| p.first()) {
+            out.push_str(&page_break(page));
+        }
         self.in_link = true; // no links inside the title
         let title = self.inlines(&meta.title);
         self.in_link = false;
@@ -444,7 +481,16 @@ impl<'a> ChapterWriter<'a> {
                 esc(&url)
             );
         }
-        let body = self.blocks(&chapter.blocks, false);
+        let mut body = String::new();
+        let breaks = self.refs.pages.get(self.index).cloned().unwrap_or_default();
+        let mut next = breaks.iter().filter(|(b, _)| *b > 0).peekable();
+        for (b, block) in chapter.blocks.iter().enumerate() {
+            while let Some(&&(_, page)) = next.peek().filter(|(at, _)| *at == b) {
+                body.push_str(&page_break(page));
+                next.next();
+            }
+            self.block(block, false, &mut body);
+        }
         out.push_str(&body);
         out.push_str(&self.footnotes());
         out.push_str("</section>\n");
@@ -939,6 +985,13 @@ fn collect_notes(blocks: &[Block], notes: &mut Vec<Footnote>) {
             _ => {}
         }
     }
+}
+
+/// The mark where page `n` of the page list begins.
+fn page_break(n: u32) -> String {
+    format!(
+        "<span epub:type=\"pagebreak\" role=\"doc-pagebreak\" id=\"page-{n}\" aria-label=\"{n}\"></span>\n"
+    )
 }
 
 /// `%20`-style escapes decoded (invalid UTF-8 replaced), for a file name shown to readers.
