@@ -305,24 +305,10 @@ impl DateTime {
         format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
     }
 
-    /// `1 February 2024`: the form a reader sees in bylines.
+    /// `1 February 2024`: the form a reader sees in bylines (in English; see
+    /// [`crate::labels::Labels::date`] for the book's language).
     pub fn date_long(&self) -> String {
-        const MONTHS: [&str; 12] = [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ];
-        let month = MONTHS[usize::from(self.month.clamp(1, 12)) - 1];
-        format!("{} {} {}", self.day, month, self.year)
+        crate::labels::labels("en").date(self)
     }
 }
 
@@ -459,6 +445,48 @@ pub struct Image {
     pub height: Option<u32>,
     /// The URL the image links to (`<a href><img></a>`), when any.
     pub link: Option<String>,
+}
+
+impl Image {
+    /// What stands in for an image that has no alternative text and is not decorative:
+    /// `label: file-name.jpg` from its URL (escapes decoded), or the label alone for a `data:`
+    /// URL or one that names no file.
+    pub fn fallback_description(&self, label: &str) -> String {
+        let file = self
+            .src
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        let file = percent_decode(file);
+        if file.trim().is_empty() || self.src.starts_with("data:") {
+            label.to_string()
+        } else {
+            format!("{label}: {file}")
+        }
+    }
+}
+
+/// `%20`-style escapes decoded (invalid UTF-8 replaced).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A table: `<table>` with `<thead>`, `<tbody>`, `<tfoot>` and `<caption>`.

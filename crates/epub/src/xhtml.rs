@@ -518,20 +518,7 @@ impl<'a> ChapterWriter<'a> {
         if !caption.is_empty() {
             return format!(" alt=\"{}\"", esc(&caption));
         }
-        let file = image
-            .src
-            .split(['?', '#'])
-            .next()
-            .unwrap_or("")
-            .rsplit('/')
-            .next()
-            .unwrap_or("");
-        let file = percent_decode(file);
-        let fallback = if file.is_empty() || image.src.starts_with("data:") {
-            self.labels.image.to_string()
-        } else {
-            format!("{}: {}", self.labels.image, file)
-        };
+        let fallback = image.fallback_description(self.labels.image);
         format!(" alt=\"{}\"", esc(&clean_text(&fallback)))
     }
 
@@ -992,26 +979,6 @@ fn page_break(n: u32) -> String {
     format!(
         "<span epub:type=\"pagebreak\" role=\"doc-pagebreak\" id=\"page-{n}\" aria-label=\"{n}\"></span>\n"
     )
-}
-
-/// `%20`-style escapes decoded (invalid UTF-8 replaced), for a file name shown to readers.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The plain title of a chapter, for the table of contents: a short form of a very long one.

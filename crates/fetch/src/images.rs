@@ -3,6 +3,7 @@
 //! kept as PNG, JPEG or GIF (other raster formats such as WebP are converted to PNG), so that
 //! exporters can embed it as it is.
 
+use postbook_core::model::percent_decode;
 use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::{Component, Path, PathBuf};
@@ -170,25 +171,6 @@ fn decode_data_uri(rest: &str) -> Result<Vec<u8>, String> {
     } else {
         Ok(percent_decode(payload).into_bytes())
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The path of an image under the media folder: `uploads/X` → `X`, other `wp-content/Y` →

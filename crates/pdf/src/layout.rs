@@ -1568,20 +1568,7 @@ fn figure_alt(image: &Image, caption: &[Inline], language: &str) -> Option<Strin
     if image.decorative {
         return None;
     }
-    let label = postbook_core::labels::labels(language).image;
-    let file = image
-        .src
-        .split(['?', '#'])
-        .next()
-        .unwrap_or("")
-        .rsplit('/')
-        .next()
-        .unwrap_or("");
-    Some(if file.is_empty() || image.src.starts_with("data:") {
-        label.to_string()
-    } else {
-        format!("{label}: {file}")
-    })
+    Some(image.fallback_description(postbook_core::labels::labels(language).image))
 }
 
 /// Cuts a row whose height passes `limit` into slices, each cell's lines going to the slice
