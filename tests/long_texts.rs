@@ -4,10 +4,11 @@
 //! contents entries, the EPUB's navigation) are cut with an ellipsis; the chapter's own
 //! title is kept whole.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+#[path = "integration/common/mod.rs"]
+mod common;
 
 use common::*;
 use serde_json::Value;

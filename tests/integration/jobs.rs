@@ -1,8 +1,6 @@
 //! `--jobs N`: the same book, byte for byte, whatever the number of threads.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn outputs_are_the_same_for_any_number_of_threads() {

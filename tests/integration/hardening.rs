@@ -2,11 +2,9 @@
 //! from the user's own network, and inputs and posts larger than the limits are refused with
 //! a message naming the file and the limit.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 fn post_json(link: &str, html: &str) -> String {
     let content = serde_json::to_string(html).expect("json string");

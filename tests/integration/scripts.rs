@@ -3,12 +3,10 @@
 //! back to `pdftotext` in logical order; the EPUB and the book say the language and, for
 //! Hebrew and Persian, the direction.
 
-mod common;
-
 use std::collections::HashMap;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 const POSTS: [(&str, &str, bool); 3] = [
     ("hebrew", "NotoSerifHebrew", true),

@@ -2,11 +2,9 @@
 //! and `--split`; every word of every post is in the book, in order; images are embedded; the
 //! EPUB options work.
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::*;
+use crate::common::*;
 
 fn fixture(rel: &str) -> String {
     fixtures().join(rel).to_str().expect("utf-8").to_string()

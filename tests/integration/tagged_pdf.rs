@@ -3,12 +3,10 @@
 //! tree), figures with alternative text, table header cells with their scope, and what no
 //! element owns (running heads, page numbers, rules) marked as an artifact.
 
-mod common;
-
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use lopdf::{Document, Object, ObjectId};
 
 fn fixture(rel: &str) -> String {

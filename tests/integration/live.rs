@@ -3,9 +3,7 @@
 //! incremental caching, images, discovery, and that a live site and its saved JSON give the same
 //! book. Under CI=true these must run; elsewhere they skip when POSTBOOK_TEST_WP_URL is unset.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn site() -> Option<String> {
     match std::env::var("POSTBOOK_TEST_WP_URL") {

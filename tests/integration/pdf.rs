@@ -2,12 +2,10 @@
 //! gives every word of every post in reading order; fonts are embedded subsets; the outline
 //! has one entry per chapter in order; the options work; the same input gives the same bytes.
 
-mod common;
-
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use common::*;
+use crate::common::*;
 
 fn fixture(rel: &str) -> String {
     fixtures().join(rel).to_str().expect("utf-8").to_string()

@@ -1,11 +1,9 @@
 //! End-to-end tests of the `postbook` binary: exit codes, messages, outputs, stdin, folders,
 //! `--split`, and that a failed run leaves no partial file behind.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 fn fixture(rel: &str) -> String {
     fixtures()

@@ -6,12 +6,10 @@
 //! Ace runs with its puppeteer runner and Debian's Chromium: `POSTBOOK_ACE` names the
 //! `ace-puppeteer` program (`.ci/run` installs it from npm), else it is looked up on `PATH`.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 fn fixture(rel: &str) -> String {
     fixtures().join(rel).to_str().expect("utf-8").to_string()

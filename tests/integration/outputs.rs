@@ -2,13 +2,11 @@
 //! the way, and two runs writing the same file at once. Nothing postbook does may replace a
 //! device, a pipe or a link; a regular file is replaced whole or not at all.
 
-mod common;
-
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::common::*;
 
 const FORMATS: [&str; 3] = ["txt", "epub", "pdf"];
 

@@ -1,9 +1,7 @@
 //! Every word of every post, title and body, reaches the text output in order: for each REST
 //! fixture as one book and with `--split`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn text_words(path: &std::path::Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).expect("read output");
