@@ -826,7 +826,7 @@ impl<'a> ChapterLayout<'a> {
             }
             Block::DefinitionList(entries) => {
                 for (term, defs) in entries {
-                    let li = self.tree.open("LI");
+                    self.tree.open("LI");
                     let term_start = out.len();
                     let spans = self.spans(term, Style::Bold, size, INK, None);
                     for line in break_lines(
@@ -860,7 +860,6 @@ impl<'a> ChapterLayout<'a> {
                     self.tree.close();
                     self.tree.close();
                     tag_items(&mut out[body_start..], body);
-                    let _ = li;
                     out.push(self.gap(size * 0.3, bars));
                 }
             }
