@@ -448,6 +448,31 @@ pub struct Image {
 }
 
 impl Image {
+    /// What describes the image to a reader who cannot see it: its alternative text, else
+    /// [`Image::stand_in`].
+    pub fn description(&self, caption: &str, label: &str) -> Option<String> {
+        let own = self.alt.trim();
+        if !own.is_empty() {
+            return Some(own.to_string());
+        }
+        self.stand_in(caption, label)
+    }
+
+    /// What describes an image that has no alternative text: none when WordPress marked it
+    /// decorative (an empty `alt`); else its caption (`caption`, as plain text), else
+    /// [`Image::fallback_description`].
+    pub fn stand_in(&self, caption: &str, label: &str) -> Option<String> {
+        if self.decorative {
+            return None;
+        }
+        let caption = caption.trim();
+        Some(if caption.is_empty() {
+            self.fallback_description(label)
+        } else {
+            caption.to_string()
+        })
+    }
+
     /// What stands in for an image that has no alternative text and is not decorative:
     /// `label: file-name.jpg` from its URL (escapes decoded), or the label alone for a `data:`
     /// URL or one that names no file.

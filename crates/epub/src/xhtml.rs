@@ -482,7 +482,8 @@ impl<'a> ChapterWriter<'a> {
             );
         }
         let mut body = String::new();
-        let breaks = self.refs.pages.get(self.index).cloned().unwrap_or_default();
+        let refs = self.refs;
+        let breaks = refs.pages.get(self.index).map_or(&[][..], Vec::as_slice);
         let mut next = breaks.iter().filter(|(b, _)| *b > 0).peekable();
         for (b, block) in chapter.blocks.iter().enumerate() {
             while let Some(&&(_, page)) = next.peek().filter(|(at, _)| *at == b) {
@@ -507,19 +508,12 @@ impl<'a> ChapterWriter<'a> {
             return format!(" alt=\"{}\"", esc(&own));
         }
         let caption = clean_text(inlines_text(caption).trim());
-        if image.decorative {
-            return if caption.is_empty() {
-                " alt=\"\" role=\"presentation\"".to_string()
-            } else {
-                // the caption beside it says what it shows
-                " alt=\"\"".to_string()
-            };
+        match image.stand_in(&caption, self.labels.image) {
+            Some(description) => format!(" alt=\"{}\"", esc(&clean_text(&description))),
+            // decorative: the caption beside it, if any, says what it shows
+            None if caption.is_empty() => " alt=\"\" role=\"presentation\"".to_string(),
+            None => " alt=\"\"".to_string(),
         }
-        if !caption.is_empty() {
-            return format!(" alt=\"{}\"", esc(&caption));
-        }
-        let fallback = image.fallback_description(self.labels.image);
-        format!(" alt=\"{}\"", esc(&clean_text(&fallback)))
     }
 
     fn footnotes(&mut self) -> String {

@@ -1528,7 +1528,7 @@ impl<'a> ChapterLayout<'a> {
 }
 
 /// Gives the items that draw content and belong to no structure element yet to `node`.
-fn tag_items(items: &mut [Item], node: u32) {
+pub(crate) fn tag_items(items: &mut [Item], node: u32) {
     for item in items {
         if item.tag.is_none()
             && matches!(
@@ -1556,18 +1556,12 @@ fn heading_role(level: u8) -> &'static str {
 /// A figure's alternative text: its own, else its caption, else its file name; none for a
 /// decorative image (an empty `alt`) with no caption, which is drawn as an artifact.
 fn figure_alt(image: &Image, caption: &[Inline], language: &str) -> Option<String> {
-    let own = image.alt.trim();
-    if !own.is_empty() {
-        return Some(own.to_string());
-    }
-    let caption = inlines_text(caption).trim().to_string();
-    if !caption.is_empty() {
-        return Some(caption);
-    }
-    if image.decorative {
-        return None;
-    }
-    Some(image.fallback_description(postbook_core::labels::labels(language).image))
+    let caption = inlines_text(caption);
+    let label = postbook_core::labels::labels(language).image;
+    // a decorative image with a caption is a figure described by its caption
+    image
+        .description(&caption, label)
+        .or_else(|| Some(caption.trim().to_string()).filter(|c| !c.is_empty()))
 }
 
 /// Cuts a row whose height passes `limit` into slices, each cell's lines going to the slice

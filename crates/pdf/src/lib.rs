@@ -446,11 +446,7 @@ impl Doc<'_> {
         let tag =
             |items: &mut Vec<Item>, from: usize, role: &'static str, tree: &mut tags::Tree| {
                 let node = tree.add(role);
-                for item in &mut items[from..] {
-                    if item.tag.is_none() && matches!(item.kind, Kind::Text { .. }) {
-                        item.tag = Some(node);
-                    }
-                }
+                layout::tag_items(&mut items[from..], node);
                 node
             };
         items.push(Item::new(Kind::PageBreak, 0.0));
@@ -815,27 +811,9 @@ impl Doc<'_> {
     /// is the last item on its page.
     fn draw_item(&mut self, item: &Item, top: f32, last: bool, out: &mut Vec<Draw>) {
         match &item.kind {
-            // a row marks each cell's content itself, its fills and borders as artifacts
-            Kind::Row(_) => self.draw_item_content(item, top, last, out),
-            Kind::Text { shade, bars, .. } if shade.is_some() || !bars.is_empty() => {
-                // the band and the quote bars are artifacts, the line the element's
-                let mut decoration = item.clone();
-                decoration.kind = Kind::Gap {
-                    shade: *shade,
-                    bars: bars.clone(),
-                };
-                out.push(Draw::BeginTag(None));
-                self.draw_item_content(&decoration, top, last, out);
-                out.push(Draw::EndTag);
-                let mut text = item.clone();
-                if let Kind::Text { shade, bars, .. } = &mut text.kind {
-                    *shade = None;
-                    bars.clear();
-                }
-                out.push(Draw::BeginTag(item.tag));
-                self.draw_item_content(&text, top, last, out);
-                out.push(Draw::EndTag);
-            }
+            // a row marks each cell's content itself, a line its text: their fills, borders,
+            // bands and quote bars are artifacts
+            Kind::Row(_) | Kind::Text { .. } => self.draw_item_content(item, top, last, out),
             Kind::PageBreak => {}
             _ => {
                 out.push(Draw::BeginTag(item.tag));
@@ -853,7 +831,14 @@ impl Doc<'_> {
         let text_w = geo.text_w();
         let mirror = item.mirror;
         let mx = move |x: f32, w: f32| if mirror { text_w - x - w } else { x };
-        let bars = |bars: &[f32], out: &mut Vec<Draw>| {
+        // a background band and quote bars
+        let decoration = |shade: &Option<(f32, f32)>, bars: &[f32], out: &mut Vec<Draw>| {
+            if let Some((sx, sw)) = shade {
+                out.push(Draw::Fill {
+                    rect: (left + mx(*sx, *sw), y_top - item.height, *sw, item.height),
+                    grey: 0.94,
+                });
+            }
             for b in bars {
                 out.push(Draw::Fill {
                     rect: (left + mx(*b, 1.5), y_top - item.height, 1.5, item.height),
@@ -866,15 +851,14 @@ impl Doc<'_> {
                 line,
                 x,
                 shade,
-                bars: b,
+                bars,
             } => {
-                if let Some((sx, sw)) = shade {
-                    out.push(Draw::Fill {
-                        rect: (left + mx(*sx, *sw), y_top - item.height, *sw, item.height),
-                        grey: 0.94,
-                    });
+                if shade.is_some() || !bars.is_empty() {
+                    out.push(Draw::BeginTag(None));
+                    decoration(shade, bars, out);
+                    out.push(Draw::EndTag);
                 }
-                bars(b, out);
+                out.push(Draw::BeginTag(item.tag));
                 let baseline = y_top - item.height
                     + (item.height - line.ascent - line.descent) / 2.0
                     + line.descent;
@@ -882,16 +866,9 @@ impl Doc<'_> {
                 let code = line.pieces.iter().all(|p| p.style == Style::Mono);
                 let lx = if code { *x } else { mx(*x, line.measure) };
                 self.draw_line(line, left + lx, baseline, out);
+                out.push(Draw::EndTag);
             }
-            Kind::Gap { shade, bars: b } => {
-                if let Some((sx, sw)) = shade {
-                    out.push(Draw::Fill {
-                        rect: (left + mx(*sx, *sw), y_top - item.height, *sw, item.height),
-                        grey: 0.94,
-                    });
-                }
-                bars(b, out);
-            }
+            Kind::Gap { shade, bars } => decoration(shade, bars, out),
             Kind::Image { key, x, w } => {
                 if let Some(id) = self.image_id(key) {
                     out.push(Draw::Image {
@@ -1056,10 +1033,9 @@ impl Doc<'_> {
             let mut font: Option<(usize, f32)> = None;
             let mut fill: Option<[f32; 3]> = None;
             let mut scale = 100.0f32;
-            // for each open tag, whether it was opened inside a text object, and its element
-            // and marked-content id (none for an artifact)
-            let mut tags_open: Vec<bool> = Vec::new();
-            let mut tag_nodes: Vec<Option<(u32, u32)>> = Vec::new();
+            // the open tags: whether each was opened inside a text object, and its element and
+            // marked-content id (none for an artifact)
+            let mut tags_open: Vec<(bool, Option<(u32, u32)>)> = Vec::new();
             // the page's link annotations so far
             let mut annots = 0u32;
             let mut draws = page.into_iter().peekable();
@@ -1223,14 +1199,13 @@ impl Doc<'_> {
                             ops.push(Op::EndTextSection);
                             in_text = false;
                         }
-                        tags_open.push(in_text);
                         let role = tag.and_then(|t| tree.nodes.get(t as usize).map(|n| n.role));
                         match (tag, role) {
                             (Some(t), Some(role)) => {
                                 let mcid = next_mcid;
                                 next_mcid += 1;
                                 tree.mark(t, page_index, mcid);
-                                tag_nodes.push(Some((t, mcid)));
+                                tags_open.push((in_text, Some((t, mcid))));
                                 let mut map = BTreeMap::new();
                                 map.insert("MCID".to_string(), DictItem::Int(i64::from(mcid)));
                                 ops.push(Op::BeginMarkedContentWithProperties {
@@ -1239,7 +1214,7 @@ impl Doc<'_> {
                                 });
                             }
                             _ => {
-                                tag_nodes.push(None);
+                                tags_open.push((in_text, None));
                                 ops.push(Op::BeginMarkedContent {
                                     tag: "Artifact".to_string(),
                                 })
@@ -1248,8 +1223,7 @@ impl Doc<'_> {
                     }
                     Draw::EndTag => {
                         // a text object begun inside the tag ends inside it
-                        let opened_in_text = tags_open.pop().unwrap_or(false);
-                        tag_nodes.pop();
+                        let opened_in_text = tags_open.pop().is_some_and(|(t, _)| t);
                         if in_text && !opened_in_text {
                             ops.push(Op::EndTextSection);
                             in_text = false;
@@ -1284,7 +1258,7 @@ impl Doc<'_> {
                         };
                         if let Some(action) = action {
                             // a link of the element whose text it covers
-                            if let Some(Some((node, mcid))) = tag_nodes.last() {
+                            if let Some((_, Some((node, mcid)))) = tags_open.last() {
                                 tree.link(*node, page_index, annots, *mcid);
                             }
                             annots += 1;

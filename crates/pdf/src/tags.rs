@@ -101,7 +101,7 @@ impl Tree {
 
     /// Gives `node` its text in logical order when that text runs right to left anywhere.
     pub fn set_text(&mut self, node: u32, text: &str) {
-        if text.chars().any(is_rtl_letter) {
+        if text.chars().any(crate::text::is_strong_rtl) {
             if let Some(n) = self.nodes.get_mut(node as usize) {
                 n.actual = Some(text.trim().to_string());
             }
@@ -349,11 +349,6 @@ fn annotation_object(doc: &mut Document, page_id: ObjectId, index: usize) -> Opt
         }
         _ => None,
     }
-}
-
-/// A letter of a script written right to left (Hebrew, Arabic, Syriac, Thaana, N'Ko…).
-fn is_rtl_letter(c: char) -> bool {
-    matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF | 0x10800..=0x10FFF | 0x1E800..=0x1EFFF)
 }
 
 /// A PDF text string: UTF-16BE with its byte-order mark.

@@ -17,7 +17,7 @@ use std::rc::Rc;
 use hyphenation::Standard;
 
 use crate::fonts::{Fonts, Style};
-pub(crate) use segment::first_strong_rtl;
+pub(crate) use segment::{first_strong_rtl, is_strong_rtl};
 pub use shape::{Glyph, ShapeKey};
 
 /// Where a link goes.

@@ -89,6 +89,12 @@ pub(crate) fn first_strong_rtl(chars: impl IntoIterator<Item = char>) -> Option<
     })
 }
 
+/// Whether a character is a strong right-to-left one (UAX #9 classes R and AL: Hebrew,
+/// Arabic, Syriac, Thaana, N'Ko…).
+pub(crate) fn is_strong_rtl(c: char) -> bool {
+    !c.is_ascii() && matches!(bidi_class(c), BidiClass::R | BidiClass::AL)
+}
+
 /// A character's script, quickly for ASCII.
 fn script_of(c: char) -> Script {
     if c.is_ascii_alphabetic() {
