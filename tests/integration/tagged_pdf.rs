@@ -282,10 +282,24 @@ fn the_structure_tree_follows_the_reading_order() {
         .get(b"Nums")
         .and_then(Object::as_array)
         .expect("/Nums");
-    // one entry per page, then one per link annotation
+    // one entry per page (under the key its /StructParents names) and one per link
+    // annotation, in ascending key order
     assert!(nums.len() >= marks.len() * 2, "one entry per page");
+    let keys: Vec<i64> = nums
+        .iter()
+        .step_by(2)
+        .map(|k| k.as_i64().expect("an integer key"))
+        .collect();
+    assert!(keys.windows(2).all(|k| k[0] < k[1]), "keys ascend");
+    let page_ids: Vec<lopdf::ObjectId> = doc.get_pages().into_values().collect();
     for (p, (mcids, _)) in marks.iter().enumerate() {
-        let slots = nums[p * 2 + 1].as_array().expect("an array per page");
+        let key = doc
+            .get_dictionary(page_ids[p])
+            .and_then(|d| d.get(b"StructParents"))
+            .and_then(Object::as_i64)
+            .expect("/StructParents");
+        let at = keys.iter().position(|k| *k == key).expect("the page's key");
+        let slots = nums[at * 2 + 1].as_array().expect("an array per page");
         assert_eq!(slots.len(), mcids.len(), "page {p}");
         assert!(slots.iter().all(|s| s.as_reference().is_ok()), "page {p}");
     }

@@ -118,8 +118,10 @@ const FIRST_SCRIPT_FACE: usize = 6;
 pub struct Fonts {
     faces: RefCell<Vec<Rc<Face>>>,
     /// Faces to look in, in order, for a character the style's face lacks.
-    fallbacks: RefCell<Vec<usize>>,
-    system: RefCell<Option<SystemFonts>>,
+    fallbacks: Vec<usize>,
+    /// Fonts of the machine in use, by index ([`SYSTEM_FACE`] + their place among the
+    /// machine's fonts, so that every `Fonts` of a book numbers them alike).
+    system: RefCell<BTreeMap<usize, Rc<Face>>>,
     use_system: bool,
     /// Characters no font has.
     pub missing: RefCell<BTreeSet<char>>,
@@ -130,12 +132,42 @@ pub struct Fonts {
     direction: std::cell::Cell<Option<bool>>,
 }
 
-/// Fonts found on the machine, in a stable order (by path), read when first needed.
-struct SystemFonts {
-    /// (key, name, bytes) of each candidate face.
-    candidates: Vec<(String, String, Vec<u8>)>,
-    /// Candidate index → face index, once used.
-    used: BTreeMap<usize, usize>,
+/// The index of the first font of the machine: the faces below it are bundled or `--font`s.
+pub const SYSTEM_FACE: usize = 1024;
+
+/// Fonts found on the machine, in a stable order (by path): (name, bytes) of each face,
+/// read once per process, when first needed.
+fn system_fonts() -> &'static [(String, &'static [u8])] {
+    static SYSTEM: OnceLock<Vec<(String, &'static [u8])>> = OnceLock::new();
+    SYSTEM.get_or_init(|| {
+        let mut db = fontdb::Database::new();
+        db.load_system_fonts();
+        let mut sources: Vec<(String, fontdb::ID, String)> = db
+            .faces()
+            .map(|f| {
+                let path = match &f.source {
+                    fontdb::Source::File(p) | fontdb::Source::SharedFile(p, _) => {
+                        p.display().to_string()
+                    }
+                    fontdb::Source::Binary(_) => String::new(),
+                };
+                (
+                    format!("{path}#{}", f.index),
+                    f.id,
+                    f.post_script_name.clone(),
+                )
+            })
+            .collect();
+        sources.sort();
+        sources
+            .into_iter()
+            .filter_map(|(key, id, name)| {
+                db.with_face_data(id, |data, index| (index == 0).then(|| data.to_vec()))
+                    .flatten()
+                    .map(|bytes| (name, keep(&key, bytes)))
+            })
+            .collect()
+    })
 }
 
 impl Fonts {
@@ -168,10 +200,13 @@ impl Fonts {
             fallbacks.push(faces.len());
             faces.push(Rc::new(face));
         }
+        if faces.len() >= SYSTEM_FACE {
+            return Err(format!("at most {} --font files", SYSTEM_FACE - 20));
+        }
         Ok(Fonts {
             faces: RefCell::new(faces),
-            fallbacks: RefCell::new(fallbacks),
-            system: RefCell::new(None),
+            fallbacks,
+            system: RefCell::new(BTreeMap::new()),
             use_system: system,
             missing: RefCell::new(BTreeSet::new()),
             cache: RefCell::new(FastMap::default()),
@@ -217,9 +252,22 @@ impl Fonts {
         self.direction.get()
     }
 
-    /// The face with this index.
+    /// The face with this index (a font of the machine is read when first asked for).
     pub fn face(&self, index: usize) -> Rc<Face> {
-        self.faces.borrow()[index].clone()
+        if index < SYSTEM_FACE {
+            return self.faces.borrow()[index].clone();
+        }
+        if let Some(face) = self.system.borrow().get(&index) {
+            return face.clone();
+        }
+        let face = system_fonts()
+            .get(index - SYSTEM_FACE)
+            .and_then(|(name, bytes)| Face::from_static(name, bytes))
+            .map(Rc::new)
+            // (never reached: an index is only handed out for a face that parsed)
+            .unwrap_or_else(|| self.faces.borrow()[0].clone());
+        self.system.borrow_mut().insert(index, face.clone());
+        face
     }
 
     /// The face a style is set in.
@@ -253,8 +301,7 @@ impl Fonts {
             .glyph(c)
             .map(|g| (own, g))
             .or_else(|| {
-                let fallbacks = self.fallbacks.borrow().clone();
-                fallbacks.into_iter().find_map(|f| {
+                self.fallbacks.iter().find_map(|&f| {
                     // a bold script face for bold text when the regular one has the character
                     let f = if style.is_bold()
                         && (FIRST_SCRIPT_FACE..FIRST_SCRIPT_FACE + 12).contains(&f)
@@ -282,65 +329,24 @@ impl Fonts {
 
     /// The advance of `gid` in face `index`, in em.
     pub fn advance(&self, index: usize, gid: u16) -> f32 {
-        self.faces.borrow()[index].advance(gid)
+        if index < SYSTEM_FACE {
+            return self.faces.borrow()[index].advance(gid);
+        }
+        self.face(index).advance(gid)
     }
 
     fn system_face_for(&self, c: char) -> Option<(usize, u16)> {
         if !self.use_system {
             return None;
         }
-        let mut system = self.system.borrow_mut();
-        let sys = system.get_or_insert_with(|| {
-            let mut db = fontdb::Database::new();
-            db.load_system_fonts();
-            let mut sources: Vec<(String, fontdb::ID, String)> = db
-                .faces()
-                .map(|f| {
-                    let path = match &f.source {
-                        fontdb::Source::File(p) | fontdb::Source::SharedFile(p, _) => {
-                            p.display().to_string()
-                        }
-                        fontdb::Source::Binary(_) => String::new(),
-                    };
-                    (
-                        format!("{path}#{}", f.index),
-                        f.id,
-                        f.post_script_name.clone(),
-                    )
-                })
-                .collect();
-            sources.sort();
-            let candidates = sources
-                .into_iter()
-                .filter_map(|(key, id, name)| {
-                    db.with_face_data(id, |data, index| (index == 0).then(|| data.to_vec()))
-                        .flatten()
-                        .map(|bytes| (key, name, bytes))
-                })
-                .collect();
-            SystemFonts {
-                candidates,
-                used: BTreeMap::new(),
-            }
-        });
-        let n = sys.candidates.iter().position(|(_, _, bytes)| {
+        let n = system_fonts().iter().position(|(_, bytes)| {
             rustybuzz::ttf_parser::Face::parse(bytes, 0)
                 .ok()
                 .and_then(|f| f.glyph_index(c).map(|g| (f, g)))
                 .is_some_and(|(f, g)| g.0 != 0 && draws(&f, g))
+                && rustybuzz::Face::from_slice(bytes, 0).is_some()
         })?;
-        let index = match sys.used.get(&n) {
-            Some(&index) => index,
-            None => {
-                let (key, name, bytes) = &sys.candidates[n];
-                let face = Face::from_static(name, keep(key, bytes.clone()))?;
-                let mut faces = self.faces.borrow_mut();
-                faces.push(Rc::new(face));
-                let index = faces.len() - 1;
-                sys.used.insert(n, index);
-                index
-            }
-        };
+        let index = SYSTEM_FACE + n;
         let gid = self.face(index).glyph(c)?;
         Some((index, gid))
     }

@@ -152,21 +152,6 @@ impl Item {
         }
     }
 
-    /// Moves its structure element indices up by `base` (a chapter's tree appended to the
-    /// book's).
-    pub(crate) fn offset_tags(&mut self, base: u32) {
-        self.tag = self.tag.map(|t| t + base);
-        if let Kind::Row(row) = &mut self.kind {
-            if row.tags.iter().any(Option::is_some) {
-                let mut copy = (**row).clone();
-                for t in copy.tags.iter_mut().flatten() {
-                    *t += base;
-                }
-                *row = Rc::new(copy);
-            }
-        }
-    }
-
     /// A copy drawn as an artifact, owned by no structure element (a table header repeated
     /// on a new page).
     pub(crate) fn as_artifact(&self) -> Item {

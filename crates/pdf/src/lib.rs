@@ -4,32 +4,29 @@
 //! tables with repeated headers, clickable links, and a nested outline. The same book gives
 //! the same bytes.
 
+mod emit;
 mod fonts;
 mod layout;
 mod tags;
 mod text;
+mod writer;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use hyphenation::{Language, Load, Standard};
 use lopdf::{Dictionary, Object, ObjectId, StringFormat};
-use postbook_core::model::{Book, DateTime, ImageData, SHORT_FORM_CHARS, short_form};
+use postbook_core::model::{Book, DateTime, SHORT_FORM_CHARS, short_form};
 use postbook_core::{ExportError, Exporter};
-use printpdf::{
-    Actions, BorderArray, Codepoint, Color, ColorArray, Destination, DictItem, ExternalStream,
-    ExternalXObject, FontId, HighlightingMode, Line as PdfLine, LineDashPattern, LinePoint,
-    LinkAnnotation, Op, PaintMode, ParsedFont, PdfDocument, PdfFont, PdfFontHandle, PdfPage,
-    PdfSaveOptions, Point, Pt, Px, Rect, Rgb, TextItem, TextMatrix, TextRenderingMode, XObject,
-    XObjectId, XObjectTransform,
-};
 
+use crate::emit::{Draw, DrawGlyph, EncodedImage, LinkTo, PageOut, Used, encode_page, info_string};
 use crate::fonts::{Fonts, Style};
 use crate::layout::{
     ChapterLayout, Geometry, Item, Kind, Page, heading_ids_of, links_of, paginate,
 };
 use crate::text::{Justify, Line, Span, Target, break_lines};
+use crate::writer::Writer;
 
 /// Options of the PDF exporter.
 #[derive(Debug, Clone)]
@@ -141,11 +138,10 @@ impl Exporter for PdfExporter {
     }
 
     fn export(&self, book: &Book, out: &mut dyn Write) -> Result<(), ExportError> {
-        let (bytes, warnings) = build(book, &self.options).map_err(ExportError::Format)?;
+        let warnings = build(book, &self.options, out)?;
         if let Ok(mut list) = self.warnings.lock() {
             list.extend(warnings);
         }
-        out.write_all(&bytes)?;
         out.flush()?;
         Ok(())
     }
@@ -196,77 +192,204 @@ fn dictionary(lang: &str) -> Option<Standard> {
     Standard::from_embedded(language).ok()
 }
 
-/// A glyph drawn: its id, the TJ adjustment after it (thousandths of an em, positive moves
-/// the next glyph left) and the byte range of its run's text that it shows.
-#[derive(Debug, Clone, Copy)]
-struct DrawGlyph {
-    gid: u16,
-    adjust: f32,
-    start: u32,
-    end: u32,
-}
-
-/// Something drawn on a page, before fonts are subset.
-enum Draw {
-    Text {
-        face: usize,
-        size: f32,
-        x: f32,
-        y: f32,
-        color: [f32; 3],
-        glyphs: Vec<DrawGlyph>,
-        /// The text the glyphs show, for the ToUnicode map.
-        text: String,
-        /// Horizontal scaling, in per cent (font expansion of a justified line).
-        scale: f32,
-        /// Drawn invisibly: a glyph that only carries text (a zero-width non-joiner).
-        invisible: bool,
-    },
-    /// The text that the runs until [`Draw::EndActual`] show, for text extraction, when their
-    /// glyphs do not map one to one onto it (`/ActualText`).
-    BeginActual(String),
-    EndActual,
-    /// What is drawn until [`Draw::EndTag`] is content of this structure element, or an
-    /// artifact (`None`).
-    BeginTag(Option<u32>),
-    EndTag,
-    Fill {
-        rect: (f32, f32, f32, f32),
-        grey: f32,
-    },
-    Stroke {
-        from: (f32, f32),
-        to: (f32, f32),
-        width: f32,
-        grey: f32,
-    },
-    Image {
-        id: String,
-        x: f32,
-        y: f32,
-        w: f32,
-        h: f32,
-    },
-    Link {
-        rect: (f32, f32, f32, f32),
-        target: Target,
-    },
-}
-
 /// Where anchors (chapters and headings) landed: page index and y from the page top.
 type Anchors = HashMap<String, (usize, f32)>;
 
-struct Doc<'a> {
-    fonts: Fonts,
-    geo: Geometry,
-    book: &'a Book,
-    images: BTreeMap<String, String>,
+/// An image of the book, as the pages come to draw it: decoded once, by the first page that
+/// needs it, and written once, by the first page written that draws it.
+enum ImageSlot {
+    Unknown,
+    /// Drawable; the XObject until it is written.
+    Valid(Option<EncodedImage>),
+    Invalid,
 }
 
-/// The whole book as PDF bytes, and warnings for the user.
-pub fn build(book: &Book, options: &PdfOptions) -> Result<(Vec<u8>, Vec<String>), String> {
-    let fonts =
-        Fonts::new(options.fonts.clone(), options.system_fonts)?.with_language(&book.meta.language);
+/// What drawing needs: the fonts, the page, the book and its images.
+struct Doc<'a> {
+    fonts: &'a Fonts,
+    geo: Geometry,
+    book: &'a Book,
+    /// The book's images in key order, and each key's place in it.
+    images: &'a [Mutex<ImageSlot>],
+    image_index: &'a HashMap<&'a str, usize>,
+}
+
+/// One chapter, laid out, drawn and encoded: what the file needs of it.
+struct ChapterOut {
+    pages: Vec<PageOut>,
+    /// Which of its pages start it (its first) and its anchors: (id, page, top).
+    anchors: Vec<(String, usize, f32)>,
+    tree: tags::Tree,
+    used: Used,
+    missing: std::collections::BTreeSet<char>,
+}
+
+/// A page of the body, written: what its page number and running head need at the end.
+struct BodyPage {
+    id: ObjectId,
+    /// Its key in the structure parent tree.
+    key: i64,
+    /// The stream its page number and running head go into.
+    tail: ObjectId,
+    chapter: usize,
+    /// The chapter's first page (no running head).
+    first: bool,
+}
+
+/// A page written: its object, its key in the structure parent tree, and its link
+/// annotations' objects and keys.
+type WrittenPage = (ObjectId, i64, Vec<(ObjectId, i64)>);
+
+/// What the file holds while the pages are written, for the objects at its end.
+struct Sink<'w> {
+    w: Writer<'w>,
+    pages_id: ObjectId,
+    resources_id: ObjectId,
+    media_box: Object,
+    /// The next key in the structure parent tree (pages and link annotations).
+    next_key: i64,
+    /// Destinations of internal links, written at the end: (object, anchor, chapter).
+    dests: Vec<(ObjectId, String, usize)>,
+    dest_ids: HashMap<String, usize>,
+    /// Images written: their number and object.
+    images: BTreeMap<usize, ObjectId>,
+}
+
+impl Sink<'_> {
+    /// Writes a page: its content, its link annotations and itself; gives its object and its
+    /// key in the structure parent tree.
+    fn page(
+        &mut self,
+        page: PageOut,
+        tail: Option<ObjectId>,
+        images: &[Mutex<ImageSlot>],
+    ) -> Result<WrittenPage, ExportError> {
+        for n in &page.images {
+            if self.images.contains_key(n) {
+                continue;
+            }
+            let image = images.get(*n).and_then(|slot| {
+                let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+                match &mut *slot {
+                    ImageSlot::Valid(image) => image.take(),
+                    _ => None,
+                }
+            });
+            if let Some(image) = image {
+                let id = self.w.reserve();
+                image.write(&mut self.w, id)?;
+                self.images.insert(*n, id);
+            }
+        }
+        let mut dict = Dictionary::new();
+        if page.deflated {
+            dict.set("Filter", Object::Name(b"FlateDecode".to_vec()));
+        }
+        let content = self.w.reserve();
+        self.w.put_stream(content, dict, &page.content)?;
+        drop(page.content);
+        let mut annots = Vec::with_capacity(page.links.len());
+        for (rect, to) in page.links {
+            let mut a = Dictionary::new();
+            a.set("Type", Object::Name(b"Annot".to_vec()));
+            a.set("Subtype", Object::Name(b"Link".to_vec()));
+            a.set(
+                "Rect",
+                Object::Array(vec![
+                    Object::Real(rect.0),
+                    Object::Real(rect.1),
+                    Object::Real(rect.0 + rect.2),
+                    Object::Real(rect.1 + rect.3),
+                ]),
+            );
+            a.set("Border", Object::Array(vec![0.into(), 0.into(), 0.into()]));
+            a.set("H", Object::Name(b"I".to_vec()));
+            match to {
+                LinkTo::Uri(uri) => {
+                    let mut action = Dictionary::new();
+                    action.set("S", Object::Name(b"URI".to_vec()));
+                    action.set(
+                        "URI",
+                        Object::String(uri.into_bytes(), StringFormat::Literal),
+                    );
+                    a.set("A", Object::Dictionary(action));
+                }
+                LinkTo::Anchor(key, chapter) => {
+                    let n = match self.dest_ids.get(&key) {
+                        Some(&n) => n,
+                        None => {
+                            let id = self.w.reserve();
+                            self.dests.push((id, key.clone(), chapter));
+                            self.dest_ids.insert(key, self.dests.len() - 1);
+                            self.dests.len() - 1
+                        }
+                    };
+                    a.set("Dest", Object::Reference(self.dests[n].0));
+                }
+            }
+            let key = self.next_key;
+            self.next_key += 1;
+            a.set("StructParent", Object::Integer(key));
+            let id = self.w.add(&Object::Dictionary(a))?;
+            annots.push((id, key));
+        }
+        let key = self.next_key;
+        self.next_key += 1;
+        let mut p = Dictionary::new();
+        p.set("Type", Object::Name(b"Page".to_vec()));
+        p.set("Parent", Object::Reference(self.pages_id));
+        p.set("MediaBox", self.media_box.clone());
+        p.set("TrimBox", self.media_box.clone());
+        p.set("Resources", Object::Reference(self.resources_id));
+        p.set(
+            "Contents",
+            match tail {
+                Some(tail) => {
+                    Object::Array(vec![Object::Reference(content), Object::Reference(tail)])
+                }
+                None => Object::Reference(content),
+            },
+        );
+        if !annots.is_empty() {
+            p.set(
+                "Annots",
+                Object::Array(
+                    annots
+                        .iter()
+                        .map(|(id, _)| Object::Reference(*id))
+                        .collect(),
+                ),
+            );
+        }
+        p.set("StructParents", Object::Integer(key));
+        // annotations (links) in the order of the structure
+        p.set("Tabs", Object::Name(b"S".to_vec()));
+        let id = self.w.add(&Object::Dictionary(p))?;
+        Ok((id, key, annots))
+    }
+}
+
+/// How many chapters may be laid out ahead of the one being written, per thread: enough to
+/// keep every thread busy whatever the chapters' lengths, few enough that memory stays small.
+const AHEAD_PER_THREAD: usize = 4;
+
+/// Writes the whole book as PDF to `out`, giving warnings for the user.
+///
+/// Chapters are laid out, drawn and encoded on every thread of the pool (each with its own
+/// fonts and caches), and written in book order as they come, each page as soon as it is
+/// ready; only what the end of the file refers back to is kept. The front matter, whose
+/// contents need every chapter's first page, is written last and put first in the page
+/// tree; page numbers and running heads go into a small stream of each page at the end,
+/// once the front matter's length is known. The same book gives the same bytes whatever
+/// the number of threads.
+pub fn build(
+    book: &Book,
+    options: &PdfOptions,
+    out: &mut dyn Write,
+) -> Result<Vec<String>, ExportError> {
+    let fonts = Fonts::new(options.fonts.clone(), options.system_fonts)
+        .map_err(ExportError::Format)?
+        .with_language(&book.meta.language);
     let size = options.font_size.clamp(6.0, 24.0);
     let (page_w, page_h) = options.page;
     let margin_x = (page_w * 0.11).clamp(36.0, 90.0);
@@ -281,79 +404,266 @@ pub fn build(book: &Book, options: &PdfOptions) -> Result<(Vec<u8>, Vec<String>)
     let dict = dictionary(&book.meta.language);
     let by_link = links_of(book);
     let heading_ids = heading_ids_of(book);
+    let images: Vec<Mutex<ImageSlot>> = book
+        .images
+        .keys()
+        .map(|_| Mutex::new(ImageSlot::Unknown))
+        .collect();
+    let image_index: HashMap<&str, usize> = book
+        .images
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), i))
+        .collect();
 
-    // the chapters, laid out and broken into pages, with the structure elements their
-    // items belong to
-    let mut flow = Vec::new();
-    let mut tree = tags::Tree::default();
-    let mut missing_images = 0;
-    for (i, chapter) in book.chapters.iter().enumerate() {
-        let mut layout =
-            ChapterLayout::new(&fonts, dict.as_ref(), geo, book, &by_link, &heading_ids, i);
-        let mut items = layout.chapter(chapter);
-        missing_images += layout.missing_images;
-        let base = tree.append(std::mem::take(&mut layout.tree));
-        for item in &mut items {
-            item.offset_tags(base);
-        }
-        flow.extend(items);
-    }
-    let chapter_pages = paginate(flow, geo.text_h());
-
-    // front matter for a book of several posts: title page and contents
-    let mut doc = Doc {
-        fonts,
-        geo,
-        book,
+    let mut w = Writer::new(out)?;
+    let pages_id = w.reserve();
+    let resources_id = w.reserve();
+    let mut sink = Sink {
+        w,
+        pages_id,
+        resources_id,
+        media_box: Object::Array(vec![
+            0.into(),
+            0.into(),
+            Object::Real(page_w),
+            Object::Real(page_h),
+        ]),
+        next_key: 0,
+        dests: Vec::new(),
+        dest_ids: HashMap::new(),
         images: BTreeMap::new(),
     };
-    let mut pages: Vec<Page> = Vec::new();
-    let multi = book.chapters.len() > 1;
-    if multi {
-        let chapter_starts = anchors_of(&chapter_pages, 0);
-        let before = tree.nodes.len();
-        let probe = doc.front_matter(&chapter_starts, 0, &mut tree);
-        tree.truncate(before);
-        let front = paginate(probe, geo.text_h()).len();
-        let final_front = paginate(
-            doc.front_matter(&chapter_starts, front, &mut tree),
-            geo.text_h(),
-        );
-        debug_assert_eq!(final_front.len(), front);
-        pages.extend(final_front);
-    }
-    let offset = pages.len();
-    let title_pages = if multi { 1 } else { 0 };
-    pages.extend(chapter_pages);
-    let anchors = anchors_of(&pages, 0);
 
-    // draw every page
-    let mut drawn: Vec<Vec<Draw>> = Vec::new();
-    let chapter_of_page = chapter_of_pages(&pages, book.chapters.len());
-    for (n, page) in pages.iter().enumerate() {
-        let mut draws = Vec::new();
-        for (i, (item, top)) in page.iter().enumerate() {
-            doc.draw_item(item, *top, i + 1 == page.len(), &mut draws);
-        }
-        let is_title = n < title_pages;
-        let chapter_first = page
-            .iter()
-            .any(|(i, _)| matches!(&i.anchor, Some((id, _, 0)) if id.starts_with("chapter-")));
-        if !is_title {
-            // page numbers and running heads are artifacts: no element owns them
-            draws.push(Draw::BeginTag(None));
-            doc.page_number(n + 1, &mut draws);
-            if n >= offset && !chapter_first {
-                if let Some(c) = chapter_of_page[n] {
-                    let title = book.chapters[c].meta.title_text();
-                    doc.running_header(&title, &mut draws);
+    // one chapter, laid out, drawn and encoded with a thread's own fonts
+    let chapter_out = |fonts: &Fonts, i: usize| -> ChapterOut {
+        let chapter = &book.chapters[i];
+        let mut layout =
+            ChapterLayout::new(fonts, dict.as_ref(), geo, book, &by_link, &heading_ids, i);
+        let items = layout.chapter(chapter);
+        let mut tree = std::mem::take(&mut layout.tree);
+        drop(layout);
+        let pages = paginate(items, geo.text_h());
+        let mut anchors = Vec::new();
+        for (n, page) in pages.iter().enumerate() {
+            for (item, top) in page {
+                if let Some((id, _, _)) = &item.anchor {
+                    if !id.is_empty() {
+                        anchors.push((id.clone(), n, *top));
+                    }
                 }
             }
+        }
+        // a note of this chapter that was not laid out leads nowhere: no link to it
+        let keep = |key: &str| {
+            !key.starts_with(&format!("note:{i}:")) || anchors.iter().any(|(id, ..)| id == key)
+        };
+        let doc = Doc {
+            fonts,
+            geo,
+            book,
+            images: &images,
+            image_index: &image_index,
+        };
+        let mut used = Used::default();
+        let mut out_pages = Vec::with_capacity(pages.len());
+        for (n, page) in pages.into_iter().enumerate() {
+            let mut draws = Vec::new();
+            let count = page.len();
+            for (k, (item, top)) in page.iter().enumerate() {
+                doc.draw_item(item, *top, k + 1 == count, &mut draws);
+            }
+            drop(page);
+            out_pages.push(encode_page(draws, n, &mut tree, &mut used, &keep));
+        }
+        ChapterOut {
+            pages: out_pages,
+            anchors,
+            tree,
+            used,
+            missing: std::mem::take(&mut *fonts.missing.borrow_mut()),
+        }
+    };
+
+    // the chapters' pages, written in book order as they come
+    let mut tree = tags::Tree::default();
+    let mut used = Used::default();
+    let mut missing = std::collections::BTreeSet::new();
+    let mut anchors: Anchors = HashMap::new();
+    let mut body: Vec<BodyPage> = Vec::new();
+    let mut write_chapter = |i: usize, mut ch: ChapterOut| -> Result<(), ExportError> {
+        let first_page = body.len();
+        for (n, page) in std::mem::take(&mut ch.pages).into_iter().enumerate() {
+            let tail = sink.w.reserve();
+            let (id, key, annots) = sink.page(page, Some(tail), &images)?;
+            ch.tree.set_link_objects(n, &annots);
+            body.push(BodyPage {
+                id,
+                key,
+                tail,
+                chapter: i,
+                first: n == 0,
+            });
+        }
+        tree.append(ch.tree, first_page);
+        for (id, page, top) in ch.anchors {
+            anchors.entry(id).or_insert((page + first_page, top));
+        }
+        used.merge(ch.used);
+        missing.extend(ch.missing);
+        Ok(())
+    };
+    let chapters = book.chapters.len();
+    let threads = rayon::current_num_threads().clamp(1, chapters.max(1));
+    if threads <= 1 {
+        for i in 0..chapters {
+            let ch = chapter_out(&fonts, i);
+            write_chapter(i, ch)?;
+        }
+    } else {
+        // workers take chapters in order, at most a few ahead of the one being written
+        struct Progress {
+            next: usize,
+            written: usize,
+            stop: bool,
+        }
+        let progress = Mutex::new(Progress {
+            next: 0,
+            written: 0,
+            stop: false,
+        });
+        let moved = Condvar::new();
+        let ahead = threads * AHEAD_PER_THREAD;
+        let lock = || progress.lock().unwrap_or_else(|e| e.into_inner());
+        std::thread::scope(|scope| -> Result<(), ExportError> {
+            let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<ChapterOut, String>)>();
+            for _ in 0..threads {
+                let tx = tx.clone();
+                let (lock, moved, chapter_out) = (&lock, &moved, &chapter_out);
+                scope.spawn(move || {
+                    let fonts = Fonts::new(options.fonts.clone(), options.system_fonts)
+                        .map(|f| f.with_language(&book.meta.language));
+                    loop {
+                        let i = {
+                            let mut p = lock();
+                            while !p.stop && p.next < chapters && p.next >= p.written + ahead {
+                                p = moved.wait(p).unwrap_or_else(|e| e.into_inner());
+                            }
+                            if p.stop || p.next >= chapters {
+                                return;
+                            }
+                            p.next += 1;
+                            p.next - 1
+                        };
+                        let out = match &fonts {
+                            Ok(fonts) => Ok(chapter_out(fonts, i)),
+                            Err(e) => Err(e.clone()),
+                        };
+                        if tx.send((i, out)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            let mut waiting: BTreeMap<usize, ChapterOut> = BTreeMap::new();
+            let mut result = Ok(());
+            for (i, ch) in rx.iter() {
+                let ch = match ch {
+                    Ok(ch) => ch,
+                    Err(e) => {
+                        result = Err(ExportError::Format(e));
+                        break;
+                    }
+                };
+                waiting.insert(i, ch);
+                let mut p = lock();
+                while let Some(ch) = waiting.remove(&p.written) {
+                    let i = p.written;
+                    drop(p);
+                    if let Err(e) = write_chapter(i, ch) {
+                        result = Err(e);
+                    }
+                    p = lock();
+                    p.written += 1;
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                drop(p);
+                moved.notify_all();
+                if result.is_err() {
+                    break;
+                }
+            }
+            lock().stop = true;
+            moved.notify_all();
+            result
+        })?;
+    }
+    let doc = Doc {
+        fonts: &fonts,
+        geo,
+        book,
+        images: &images,
+        image_index: &image_index,
+    };
+
+    // front matter for a book of several posts: title page and contents, laid out now that
+    // every chapter's first page is known, with chapter page numbers counted after it
+    let multi = chapters > 1;
+    let mut front_pages: Vec<Page> = Vec::new();
+    if multi {
+        let before = tree.nodes.len();
+        let probe = doc.front_matter(&anchors, 0, &mut tree);
+        tree.truncate(before);
+        let front = paginate(probe, geo.text_h()).len();
+        tree.shift_pages(front);
+        front_pages = paginate(doc.front_matter(&anchors, front, &mut tree), geo.text_h());
+        debug_assert_eq!(front_pages.len(), front);
+    }
+    let front = front_pages.len();
+    for a in anchors.values_mut() {
+        a.0 += front;
+    }
+    let mut all_pages: Vec<(ObjectId, i64)> = Vec::with_capacity(front + body.len());
+    for (n, page) in front_pages.into_iter().enumerate() {
+        let mut draws = Vec::new();
+        let count = page.len();
+        for (k, (item, top)) in page.iter().enumerate() {
+            doc.draw_item(item, *top, k + 1 == count, &mut draws);
+        }
+        if n > 0 {
+            // page numbers are artifacts: no element owns them
+            draws.push(Draw::BeginTag(None));
+            doc.page_number(n + 1, &mut draws);
             draws.push(Draw::EndTag);
         }
-        drawn.push(draws);
+        let out = encode_page(draws, n, &mut tree, &mut used, &|_| true);
+        let (id, key, annots) = sink.page(out, None, &images)?;
+        tree.set_link_objects(n, &annots);
+        all_pages.push((id, key));
     }
-    let missing: Vec<char> = doc.fonts.missing.borrow().iter().copied().collect();
+    // each body page's number and running head
+    for (k, page) in body.iter().enumerate() {
+        let mut draws = vec![Draw::BeginTag(None)];
+        doc.page_number(front + k + 1, &mut draws);
+        if !page.first {
+            let title = book.chapters[page.chapter].meta.title_text();
+            doc.running_header(&title, &mut draws);
+        }
+        draws.push(Draw::EndTag);
+        let mut scratch = tags::Tree::default();
+        let out = encode_page(draws, 0, &mut scratch, &mut used, &|_| true);
+        let mut dict = Dictionary::new();
+        if out.deflated {
+            dict.set("Filter", Object::Name(b"FlateDecode".to_vec()));
+        }
+        sink.w.put_stream(page.tail, dict, &out.content)?;
+    }
+    all_pages.extend(body.iter().map(|p| (p.id, p.key)));
+    drop(body);
+    missing.extend(std::mem::take(&mut *fonts.missing.borrow_mut()));
     let mut warnings = Vec::new();
     if !missing.is_empty() {
         let list: String = missing
@@ -368,53 +678,155 @@ pub fn build(book: &Book, options: &PdfOptions) -> Result<(Vec<u8>, Vec<String>)
             if missing.len() > 40 { " …" } else { "" }
         ));
     }
-    let _ = missing_images;
-    // the laid-out pages are drawn: free them before the PDF objects are made
-    drop(pages);
-    let bytes = doc.finish(drawn, &anchors, tree)?;
-    Ok((bytes, warnings))
+    finish(sink, &fonts, &used, book, geo, &anchors, &tree, all_pages)?;
+    Ok(warnings)
 }
 
-/// Which chapter each page belongs to (by the chapter anchors seen so far).
-fn chapter_of_pages(pages: &[Page], chapters: usize) -> Vec<Option<usize>> {
-    let mut current = None;
-    pages
-        .iter()
-        .map(|page| {
-            for (item, _) in page {
-                if let Some((id, _, 0)) = &item.anchor {
-                    if let Some(n) = id
-                        .strip_prefix("chapter-")
-                        .and_then(|n| n.parse::<usize>().ok())
-                    {
-                        if n < chapters {
-                            current = Some(n);
-                        }
-                    }
-                }
-            }
-            current
-        })
-        .collect()
-}
+/// The objects at the end of the file: destinations, fonts, resources, the page tree, the
+/// outline, the structure tree, the document information and the catalog.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    mut sink: Sink<'_>,
+    fonts: &Fonts,
+    used: &Used,
+    book: &Book,
+    geo: Geometry,
+    anchors: &Anchors,
+    tree: &tags::Tree,
+    pages: Vec<(ObjectId, i64)>,
+) -> Result<(), ExportError> {
+    let meta = &book.meta;
+    let top_of = |top: f32| geo.page_h - geo.margin_top - top + geo.size;
+    // internal links' destinations: the anchor, else the chapter's start
+    for (id, key, chapter) in std::mem::take(&mut sink.dests) {
+        let found = anchors
+            .get(&key)
+            .or_else(|| anchors.get(&format!("chapter-{chapter}")))
+            .copied();
+        let (page, top) = found.unwrap_or((0, 0.0));
+        let page = pages.get(page).or(pages.first()).map(|p| p.0);
+        let dest = Object::Array(vec![
+            page.map_or(Object::Null, Object::Reference),
+            Object::Name(b"XYZ".to_vec()),
+            Object::Integer(0),
+            Object::Real(top_of(top)),
+            Object::Null,
+        ]);
+        sink.w.put(id, &dest)?;
+    }
+    let w = &mut sink.w;
+    // resources, shared by every page
+    let font_ids = emit::write_fonts(w, fonts, used)?;
+    let mut font_dict = Dictionary::new();
+    for (name, id) in font_ids {
+        font_dict.set(name, Object::Reference(id));
+    }
+    let mut xobjects = Dictionary::new();
+    for (n, id) in &sink.images {
+        xobjects.set(format!("Im{n}"), Object::Reference(*id));
+    }
+    let mut resources = Dictionary::new();
+    resources.set("Font", Object::Dictionary(font_dict));
+    if !sink.images.is_empty() {
+        resources.set("XObject", Object::Dictionary(xobjects));
+    }
+    w.put(sink.resources_id, &Object::Dictionary(resources))?;
+    let mut page_tree = Dictionary::new();
+    page_tree.set("Type", Object::Name(b"Pages".to_vec()));
+    page_tree.set(
+        "Kids",
+        Object::Array(pages.iter().map(|p| Object::Reference(p.0)).collect()),
+    );
+    page_tree.set("Count", Object::Integer(pages.len() as i64));
+    w.put(sink.pages_id, &Object::Dictionary(page_tree))?;
 
-fn anchors_of(pages: &[Page], offset: usize) -> Anchors {
-    let mut map = HashMap::new();
-    for (n, page) in pages.iter().enumerate() {
-        for (item, top) in page {
-            if let Some((id, _, _)) = &item.anchor {
-                if !id.is_empty() {
-                    map.entry(id.clone()).or_insert((n + offset, *top));
-                }
+    let mut catalog = Dictionary::new();
+    catalog.set("Type", Object::Name(b"Catalog".to_vec()));
+    catalog.set("Pages", Object::Reference(sink.pages_id));
+    // a nested outline in book order: chapters, their headings below
+    let outline = outline_tree(book, anchors, pages.len());
+    if let Some(root) = write_outline(w, &outline, &pages, &top_of)? {
+        catalog.set("Outlines", Object::Reference(root));
+        catalog.set("PageMode", Object::Name(b"UseOutlines".to_vec()));
+    }
+    catalog.set("PageLayout", Object::Name(b"OneColumn".to_vec()));
+    // the logical structure: elements in reading order, their content on the pages
+    let root = tree.write(w, &pages)?;
+    catalog.set("StructTreeRoot", Object::Reference(root));
+    let mut mark = Dictionary::new();
+    mark.set("Marked", Object::Boolean(true));
+    catalog.set("MarkInfo", Object::Dictionary(mark));
+    // the document's language, and for a right-to-left book the reading order of its pages
+    // (viewers show spreads and turn pages right to left)
+    let lang = &meta.language;
+    if !lang.is_empty() && lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        catalog.set("Lang", Object::string_literal(lang.as_str()));
+    }
+    let mut prefs = Dictionary::new();
+    prefs.set("DisplayDocTitle", Object::Boolean(true));
+    if postbook_core::lang::is_rtl(lang) {
+        prefs.set("Direction", Object::Name(b"R2L".to_vec()));
+    }
+    catalog.set("ViewerPreferences", Object::Dictionary(prefs));
+    let catalog_id = w.add(&Object::Dictionary(catalog))?;
+
+    // document information
+    let mut info = Dictionary::new();
+    info.set("Title", info_string(&meta.title));
+    info.set("Author", info_string(&meta.authors.join(", ")));
+    if let Some(subject) = &meta.description {
+        info.set("Subject", info_string(subject));
+    }
+    let mut keywords: Vec<&str> = Vec::new();
+    for c in &book.chapters {
+        for k in c.meta.categories.iter().chain(&c.meta.tags) {
+            if !keywords.contains(&k.as_str()) {
+                keywords.push(k);
             }
         }
     }
-    map
+    info.set("Keywords", info_string(&keywords.join(", ")));
+    info.set("Creator", info_string("postbook"));
+    info.set(
+        "Producer",
+        info_string(concat!("postbook ", env!("CARGO_PKG_VERSION"))),
+    );
+    let stamp = |d: Option<DateTime>| {
+        Object::string_literal(match d {
+            Some(d) => format!(
+                "D:{:04}{:02}{:02}{:02}{:02}{:02}+00'00'",
+                d.year,
+                d.month,
+                d.day,
+                d.hour,
+                d.minute,
+                d.second.min(59)
+            ),
+            None => "D:19700101000000+00'00'".to_string(),
+        })
+    };
+    info.set("CreationDate", stamp(meta.date));
+    info.set("ModDate", stamp(meta.modified.or(meta.date)));
+    info.set("Trapped", Object::Name(b"False".to_vec()));
+    let info_id = w.add(&Object::Dictionary(info))?;
+
+    let id = content_id(book, pages.len());
+    let mut trailer = Dictionary::new();
+    trailer.set("Root", Object::Reference(catalog_id));
+    trailer.set("Info", Object::Reference(info_id));
+    trailer.set(
+        "ID",
+        Object::Array(vec![
+            Object::String(id.clone(), StringFormat::Hexadecimal),
+            Object::String(id, StringFormat::Hexadecimal),
+        ]),
+    );
+    Ok(sink.w.finish(trailer)?)
 }
 
 impl Doc<'_> {
     fn line_of(&self, spans: &[Span], width: f32, justify: Justify) -> Vec<Line> {
-        break_lines(&self.fonts, spans, width, width, justify, None)
+        break_lines(self.fonts, spans, width, width, justify, None)
     }
 
     fn span(&self, text: &str, style: Style, size: f32) -> Span {
@@ -543,7 +955,7 @@ impl Doc<'_> {
             );
             title.link = Some(target.clone());
             let mut lines = break_lines(
-                &self.fonts,
+                self.fonts,
                 &[title],
                 w - number_w - geo.size * 1.5,
                 w - number_w - geo.size * 1.5,
@@ -796,20 +1208,26 @@ impl Doc<'_> {
         }
     }
 
-    fn image_id(&mut self, key: &str) -> Option<String> {
-        if let Some(id) = self.images.get(key) {
-            return Some(id.clone());
+    /// The number of an image the pages can draw (decoded by the first page that draws it).
+    fn image_id(&self, key: &str) -> Option<usize> {
+        let n = *self.image_index.get(key)?;
+        let mut slot = self
+            .images
+            .get(n)?
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if matches!(*slot, ImageSlot::Unknown) {
+            *slot = match self.book.images.get(key).and_then(EncodedImage::new) {
+                Some(image) => ImageSlot::Valid(Some(image)),
+                None => ImageSlot::Invalid,
+            };
         }
-        // only images that make an XObject are drawn: a page must not name a missing one
-        image_xobject(self.book.images.get(key)?)?;
-        let id = format!("Im{}", self.images.len() + 1);
-        self.images.insert(key.to_string(), id.clone());
-        Some(id)
+        matches!(*slot, ImageSlot::Valid(_)).then_some(n)
     }
 
     /// Draws one item placed `top` points below the top of the text block; `last` when it
     /// is the last item on its page.
-    fn draw_item(&mut self, item: &Item, top: f32, last: bool, out: &mut Vec<Draw>) {
+    fn draw_item(&self, item: &Item, top: f32, last: bool, out: &mut Vec<Draw>) {
         match &item.kind {
             // a row marks each cell's content itself, a line its text: their fills, borders,
             // bands and quote bars are artifacts
@@ -823,7 +1241,7 @@ impl Doc<'_> {
         }
     }
 
-    fn draw_item_content(&mut self, item: &Item, top: f32, last: bool, out: &mut Vec<Draw>) {
+    fn draw_item_content(&self, item: &Item, top: f32, last: bool, out: &mut Vec<Draw>) {
         let geo = self.geo;
         let left = geo.margin_x;
         let y_top = geo.page_h - geo.margin_top - top;
@@ -870,9 +1288,9 @@ impl Doc<'_> {
             }
             Kind::Gap { shade, bars } => decoration(shade, bars, out),
             Kind::Image { key, x, w } => {
-                if let Some(id) = self.image_id(key) {
+                if let Some(n) = self.image_id(key) {
                     out.push(Draw::Image {
-                        id,
+                        n,
                         x: left + mx(*x, *w),
                         y: y_top - item.height,
                         w: *w,
@@ -882,9 +1300,9 @@ impl Doc<'_> {
             }
             Kind::ImageRow(images) => {
                 for (key, x, w, h) in images {
-                    if let Some(id) = self.image_id(key) {
+                    if let Some(n) = self.image_id(key) {
                         out.push(Draw::Image {
-                            id,
+                            n,
                             x: left + mx(*x, *w),
                             y: y_top - h,
                             w: *w,
@@ -948,592 +1366,6 @@ impl Doc<'_> {
             Kind::PageBreak => {}
         }
     }
-
-    /// Subsets the fonts, embeds images, writes the pages, the outline and the metadata.
-    fn finish(
-        self,
-        pages: Vec<Vec<Draw>>,
-        anchors: &Anchors,
-        mut tree: tags::Tree,
-    ) -> Result<Vec<u8>, String> {
-        let geo = self.geo;
-        let meta = &self.book.meta;
-        // glyphs used per face
-        let mut used: BTreeMap<usize, BTreeSet<u16>> = BTreeMap::new();
-        // the text each glyph shows, for the ToUnicode maps: the first seen (a glyph that
-        // shows different text in different places is inside an /ActualText span there)
-        let mut chars: fonts::FastMap<(usize, u16), String> = fonts::FastMap::default();
-        for page in &pages {
-            for d in page {
-                if let Draw::Text {
-                    face, glyphs, text, ..
-                } = d
-                {
-                    let set = used.entry(*face).or_default();
-                    for g in glyphs {
-                        set.insert(g.gid);
-                        let shows = &text[g.start as usize..g.end as usize];
-                        if !shows.is_empty() {
-                            chars
-                                .entry((*face, g.gid))
-                                .or_insert_with(|| shows.to_string());
-                        }
-                    }
-                }
-            }
-        }
-        let mut doc = PdfDocument::new(&meta.title);
-        let mut remap: BTreeMap<usize, BTreeMap<u16, u16>> = BTreeMap::new();
-        for (face, gids) in &used {
-            let data = self.fonts.face(*face);
-            let name = &data.name;
-            let (subset, map) = subset_font(data.bytes, gids)?;
-            let mut warnings = Vec::new();
-            let mut parsed = ParsedFont::from_bytes(&subset, 0, &mut warnings)
-                .ok_or_else(|| format!("the subset of {name} cannot be read back"))?;
-            parsed.font_name = Some(format!("{}+{name}", subset_tag(*face, gids)));
-            doc.resources
-                .fonts
-                .map
-                .insert(FontId(format!("F{face}")), PdfFont::new(parsed));
-            remap.insert(*face, map);
-        }
-        for (key, id) in &self.images {
-            if let Some(data) = self.book.images.get(key) {
-                if let Some(xobject) = image_xobject(data) {
-                    doc.resources
-                        .xobjects
-                        .map
-                        .insert(XObjectId(id.clone()), xobject);
-                }
-            }
-        }
-        let page_count = pages.len();
-        let chapter_page = |chapter: usize, anchor: &Option<String>| -> Option<(usize, f32)> {
-            let key = anchor
-                .clone()
-                .unwrap_or_else(|| format!("chapter-{chapter}"));
-            if key.starts_with("note:") {
-                // a reference to a note the post does not have leads nowhere
-                return anchors.get(&key).copied();
-            }
-            anchors
-                .get(&key)
-                .or_else(|| anchors.get(&format!("chapter-{chapter}")))
-                .copied()
-        };
-        for (page_index, page) in pages.into_iter().enumerate() {
-            let mut ops = Vec::new();
-            // the page's marked-content ids, in drawing order
-            let mut next_mcid = 0u32;
-            // one text section for each stretch of text, font and colour set only when they
-            // change: printpdf then joins the runs of a line into one TJ, and a book of
-            // thousands of pages stays small in memory and on disk
-            let mut in_text = false;
-            let mut font: Option<(usize, f32)> = None;
-            let mut fill: Option<[f32; 3]> = None;
-            let mut scale = 100.0f32;
-            // the open tags: whether each was opened inside a text object, and its element and
-            // marked-content id (none for an artifact)
-            let mut tags_open: Vec<(bool, Option<(u32, u32)>)> = Vec::new();
-            // the page's link annotations so far
-            let mut annots = 0u32;
-            let mut draws = page.into_iter().peekable();
-            while let Some(d) = draws.next() {
-                if in_text
-                    && matches!(
-                        d,
-                        Draw::Fill { .. } | Draw::Stroke { .. } | Draw::Image { .. }
-                    )
-                {
-                    ops.push(Op::EndTextSection);
-                    in_text = false;
-                    font = None;
-                }
-                match d {
-                    Draw::Fill { rect, grey } => {
-                        ops.push(Op::SaveGraphicsState);
-                        ops.push(Op::SetFillColor {
-                            col: grey_color(grey),
-                        });
-                        ops.push(Op::DrawRectangle {
-                            rectangle: Rect {
-                                x: Pt(rect.0),
-                                y: Pt(rect.1),
-                                width: Pt(rect.2),
-                                height: Pt(rect.3),
-                                mode: Some(PaintMode::Fill),
-                                winding_order: None,
-                            },
-                        });
-                        ops.push(Op::RestoreGraphicsState);
-                    }
-                    Draw::Stroke {
-                        from,
-                        to,
-                        width,
-                        grey,
-                    } => {
-                        ops.push(Op::SaveGraphicsState);
-                        ops.push(Op::SetOutlineColor {
-                            col: grey_color(grey),
-                        });
-                        ops.push(Op::SetOutlineThickness { pt: Pt(width) });
-                        ops.push(Op::SetLineDashPattern {
-                            dash: LineDashPattern::default(),
-                        });
-                        ops.push(Op::DrawLine {
-                            line: PdfLine {
-                                points: vec![
-                                    LinePoint {
-                                        p: Point {
-                                            x: Pt(from.0),
-                                            y: Pt(from.1),
-                                        },
-                                        bezier: false,
-                                    },
-                                    LinePoint {
-                                        p: Point {
-                                            x: Pt(to.0),
-                                            y: Pt(to.1),
-                                        },
-                                        bezier: false,
-                                    },
-                                ],
-                                is_closed: false,
-                            },
-                        });
-                        ops.push(Op::RestoreGraphicsState);
-                    }
-                    Draw::Text {
-                        face,
-                        size,
-                        x,
-                        y,
-                        color,
-                        glyphs,
-                        text: _,
-                        scale: tz,
-                        invisible,
-                    } => {
-                        let map = &remap[&face];
-                        // the shaper's advances and offsets as TJ adjustments after each
-                        // glyph, in whole thousandths of an em where they are whole
-                        let cps: Vec<Codepoint> = glyphs
-                            .iter()
-                            .map(|g| {
-                                Codepoint::with_cid(
-                                    map.get(&g.gid).copied().unwrap_or(0),
-                                    round_adjust(g.adjust),
-                                    chars.get(&(face, g.gid)).cloned().unwrap_or_default(),
-                                )
-                            })
-                            .collect();
-                        if !in_text {
-                            ops.push(Op::StartTextSection);
-                            in_text = true;
-                        }
-                        if font != Some((face, size)) {
-                            ops.push(Op::SetFont {
-                                font: PdfFontHandle::External(FontId(format!("F{face}"))),
-                                size: Pt(size),
-                            });
-                            font = Some((face, size));
-                        }
-                        if scale != tz {
-                            ops.push(Op::SetHorizontalScaling { percent: tz });
-                            scale = tz;
-                        }
-                        if fill != Some(color) {
-                            ops.push(Op::SetFillColor {
-                                col: Color::Rgb(Rgb::new(color[0], color[1], color[2], None)),
-                            });
-                            fill = Some(color);
-                        }
-                        ops.push(Op::SetTextMatrix {
-                            matrix: TextMatrix::Translate(Pt(x), Pt(y)),
-                        });
-                        if invisible {
-                            ops.push(Op::SetTextRenderingMode {
-                                mode: TextRenderingMode::Invisible,
-                            });
-                        }
-                        ops.push(Op::ShowText {
-                            items: vec![TextItem::GlyphIds(cps)],
-                        });
-                        if invisible {
-                            ops.push(Op::SetTextRenderingMode {
-                                mode: TextRenderingMode::Fill,
-                            });
-                        }
-                    }
-                    Draw::BeginActual(text) => {
-                        if !in_text {
-                            ops.push(Op::StartTextSection);
-                            in_text = true;
-                        }
-                        let mut data = vec![0xFE, 0xFF];
-                        for u in text.encode_utf16() {
-                            data.extend_from_slice(&u.to_be_bytes());
-                        }
-                        let mut map = BTreeMap::new();
-                        map.insert(
-                            "ActualText".to_string(),
-                            DictItem::String {
-                                data,
-                                literal: false,
-                            },
-                        );
-                        ops.push(Op::BeginMarkedContentWithProperties {
-                            tag: "Span".to_string(),
-                            properties: DictItem::Dict { map },
-                        });
-                    }
-                    Draw::EndActual => ops.push(Op::EndMarkedContent),
-                    Draw::BeginTag(tag) => {
-                        // marked content and text objects nest: a tag opens inside the text
-                        // object when text follows, else outside it
-                        let text_next =
-                            matches!(draws.peek(), Some(Draw::Text { .. } | Draw::BeginActual(_)));
-                        if in_text && !text_next {
-                            ops.push(Op::EndTextSection);
-                            in_text = false;
-                        }
-                        let role = tag.and_then(|t| tree.nodes.get(t as usize).map(|n| n.role));
-                        match (tag, role) {
-                            (Some(t), Some(role)) => {
-                                let mcid = next_mcid;
-                                next_mcid += 1;
-                                tree.mark(t, page_index, mcid);
-                                tags_open.push((in_text, Some((t, mcid))));
-                                let mut map = BTreeMap::new();
-                                map.insert("MCID".to_string(), DictItem::Int(i64::from(mcid)));
-                                ops.push(Op::BeginMarkedContentWithProperties {
-                                    tag: role.to_string(),
-                                    properties: DictItem::Dict { map },
-                                });
-                            }
-                            _ => {
-                                tags_open.push((in_text, None));
-                                ops.push(Op::BeginMarkedContent {
-                                    tag: "Artifact".to_string(),
-                                })
-                            }
-                        }
-                    }
-                    Draw::EndTag => {
-                        // a text object begun inside the tag ends inside it
-                        let opened_in_text = tags_open.pop().is_some_and(|(t, _)| t);
-                        if in_text && !opened_in_text {
-                            ops.push(Op::EndTextSection);
-                            in_text = false;
-                        }
-                        ops.push(Op::EndMarkedContent);
-                    }
-                    Draw::Image { id, x, y, w, h } => {
-                        ops.push(Op::UseXobject {
-                            id: XObjectId(id),
-                            transform: XObjectTransform {
-                                translate_x: Some(Pt(x)),
-                                translate_y: Some(Pt(y)),
-                                scale_x: Some(w),
-                                scale_y: Some(h),
-                                no_auto_scale: true,
-                                ..Default::default()
-                            },
-                        });
-                    }
-                    Draw::Link { rect, target } => {
-                        let action = match &target {
-                            Target::Uri(u) => Some(Actions::Uri(u.clone())),
-                            Target::Internal { chapter, anchor } => chapter_page(*chapter, anchor)
-                                .map(|(p, top)| {
-                                    Actions::Goto(Destination::Xyz {
-                                        page: p + 1,
-                                        left: Some(0.0),
-                                        top: Some(geo.page_h - geo.margin_top - top + geo.size),
-                                        zoom: None,
-                                    })
-                                }),
-                        };
-                        if let Some(action) = action {
-                            // a link of the element whose text it covers
-                            if let Some((_, Some((node, mcid)))) = tags_open.last() {
-                                tree.link(*node, page_index, annots, *mcid);
-                            }
-                            annots += 1;
-                            ops.push(Op::LinkAnnotation {
-                                link: LinkAnnotation::new(
-                                    Rect {
-                                        x: Pt(rect.0),
-                                        y: Pt(rect.1),
-                                        width: Pt(rect.2),
-                                        height: Pt(rect.3),
-                                        mode: None,
-                                        winding_order: None,
-                                    },
-                                    action,
-                                    Some(BorderArray::Solid([0.0, 0.0, 0.0])),
-                                    Some(ColorArray::Transparent),
-                                    Some(HighlightingMode::Invert),
-                                ),
-                            });
-                        }
-                    }
-                }
-            }
-            if in_text {
-                ops.push(Op::EndTextSection);
-            }
-            let r = || Rect::from_wh(Pt(geo.page_w), Pt(geo.page_h));
-            doc.pages.push(PdfPage {
-                media_box: r(),
-                trim_box: r(),
-                crop_box: r(),
-                ops,
-            });
-        }
-        // document information
-        let info = &mut doc.metadata.info;
-        info.document_title = meta.title.clone();
-        info.author = meta.authors.join(", ");
-        info.subject = meta.description.clone().unwrap_or_default();
-        let mut keywords: Vec<String> = Vec::new();
-        for c in &self.book.chapters {
-            for k in c.meta.categories.iter().chain(&c.meta.tags) {
-                if !keywords.contains(k) {
-                    keywords.push(k.clone());
-                }
-            }
-        }
-        info.keywords = keywords;
-        info.creator = "postbook".into();
-        info.producer = concat!("postbook ", env!("CARGO_PKG_VERSION"), " (printpdf)").into();
-        let stamp = |d: Option<DateTime>| {
-            let secs = d.map_or(0, unix_seconds);
-            printpdf::date::OffsetDateTime::from_unix_timestamp(secs).unwrap_or_else(|_| {
-                printpdf::date::OffsetDateTime::from_unix_timestamp(0).expect("epoch")
-            })
-        };
-        info.creation_date = stamp(meta.date);
-        info.modification_date = stamp(meta.modified.or(meta.date));
-        info.metadata_date = stamp(meta.modified.or(meta.date));
-
-        let opts = PdfSaveOptions {
-            optimize: true,
-            subset_fonts: false,
-            secure: true,
-            image_optimization: None,
-        };
-        let mut warnings = Vec::new();
-        let mut lo = doc.to_lopdf_document(&opts, &mut warnings);
-        drop(doc);
-        // the logical structure: elements in reading order, their content on the pages
-        let page_ids: Vec<lopdf::ObjectId> = lo.get_pages().into_values().collect();
-        tree.write(&mut lo, &page_ids);
-        // a nested outline in book order: chapters, their headings below
-        let outline = outline_tree(self.book, anchors, page_count);
-        add_outline(&mut lo, &outline, geo);
-        let id = content_id(self.book, page_count);
-        lo.trailer.set(
-            "ID",
-            Object::Array(vec![
-                Object::String(id.clone(), StringFormat::Hexadecimal),
-                Object::String(id, StringFormat::Hexadecimal),
-            ]),
-        );
-        // the document's language, and for a right-to-left book the reading order of its
-        // pages (viewers show spreads and turn pages right to left)
-        if let Ok(catalog) = lo.catalog_mut() {
-            let lang = &meta.language;
-            if !lang.is_empty() && lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-                catalog.set("Lang", Object::string_literal(lang.as_str()));
-            }
-            if postbook_core::lang::is_rtl(lang) {
-                let mut prefs = Dictionary::new();
-                prefs.set("Direction", Object::Name(b"R2L".to_vec()));
-                catalog.set("ViewerPreferences", Object::Dictionary(prefs));
-            }
-        }
-        compress_streams(&mut lo);
-        let mut out = Vec::new();
-        lo.save_to(&mut out).map_err(|e| format!("PDF: {e}"))?;
-        Ok(out)
-    }
-}
-
-/// Deflates every stream that has no filter yet (page contents, font files, ToUnicode maps),
-/// each on its own and in parallel, at zlib's default level: most of a book's bytes are page
-/// contents, and level 9 costs far more time than it saves space. The same book gives the same
-/// bytes whatever the number of threads.
-fn compress_streams(doc: &mut lopdf::Document) {
-    use rayon::prelude::*;
-    use std::io::Write as _;
-    doc.objects.par_iter_mut().for_each(|(_, object)| {
-        let Object::Stream(stream) = object else {
-            return;
-        };
-        if !stream.allows_compression || stream.dict.get(b"Filter").is_ok() {
-            return;
-        }
-        let mut encoder = flate2::write::ZlibEncoder::new(
-            Vec::with_capacity(stream.content.len() / 3),
-            flate2::Compression::new(6),
-        );
-        if encoder.write_all(&stream.content).is_err() {
-            return;
-        }
-        if let Ok(compressed) = encoder.finish() {
-            if compressed.len() + 19 < stream.content.len() {
-                stream.dict.set("Filter", "FlateDecode");
-                stream.set_content(compressed);
-            }
-        }
-    });
-}
-
-/// A TJ adjustment, in thousandths of an em: rounded to whole thousandths when it is that
-/// close to them (float noise), else to hundredths.
-fn round_adjust(a: f32) -> f32 {
-    let whole = a.round();
-    if (a - whole).abs() < 0.01 {
-        whole
-    } else {
-        (a * 100.0).round() / 100.0
-    }
-}
-
-fn grey_color(grey: f32) -> Color {
-    Color::Rgb(Rgb::new(grey, grey, grey, None))
-}
-
-/// Seconds since 1970 of a UTC date.
-fn unix_seconds(d: DateTime) -> i64 {
-    let (y, m, day) = (i64::from(d.year), i64::from(d.month), i64::from(d.day));
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86_400
-        + i64::from(d.hour) * 3600
-        + i64::from(d.minute) * 60
-        + i64::from(d.second.min(59))
-}
-
-/// Six capital letters from the face and its glyphs: the subset tag PDF readers expect.
-fn subset_tag(face: usize, gids: &BTreeSet<u16>) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ face as u64;
-    for g in gids {
-        for b in g.to_le_bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    (0..6)
-        .map(|i| (b'A' + ((h >> (i * 5)) % 26) as u8) as char)
-        .collect()
-}
-
-/// The font cut down to `used` glyphs; the map gives each old glyph id its new one.
-fn subset_font(
-    bytes: &[u8],
-    used: &BTreeSet<u16>,
-) -> Result<(Vec<u8>, BTreeMap<u16, u16>), String> {
-    use allsorts::binary::read::ReadScope;
-    use allsorts::font_data::FontData;
-    use allsorts::subset::{CmapTarget, SubsetProfile, subset};
-    let ids: Vec<u16> = std::iter::once(0)
-        .chain(used.iter().copied().filter(|&g| g != 0))
-        .collect();
-    let file = ReadScope::new(bytes)
-        .read::<FontData<'_>>()
-        .map_err(|e| format!("font: {e}"))?;
-    let provider = file.table_provider(0).map_err(|e| format!("font: {e}"))?;
-    let out = subset(&provider, &ids, &SubsetProfile::Pdf, CmapTarget::Unicode)
-        .map_err(|e| format!("font subset: {e}"))?;
-    Ok((
-        out,
-        ids.iter()
-            .enumerate()
-            .map(|(new, &old)| (old, new as u16))
-            .collect(),
-    ))
-}
-
-/// An image as a PDF XObject: JPEG as it is (DCTDecode), anything else decoded and kept
-/// lossless (Flate), transparency flattened onto white paper.
-fn image_xobject(data: &ImageData) -> Option<XObject> {
-    let name = |s: &str| DictItem::Name(s.as_bytes().to_vec());
-    let mut dict = BTreeMap::new();
-    dict.insert("Type".to_string(), name("XObject"));
-    dict.insert("Subtype".to_string(), name("Image"));
-    dict.insert("BitsPerComponent".to_string(), DictItem::Int(8));
-    let (w, h, content, compress) = if data.media_type == "image/jpeg" {
-        let components = jpeg_components(&data.data).unwrap_or(3);
-        let space = match components {
-            1 => "DeviceGray",
-            4 => "DeviceCMYK",
-            _ => "DeviceRGB",
-        };
-        dict.insert("ColorSpace".to_string(), name(space));
-        dict.insert("Filter".to_string(), name("DCTDecode"));
-        if components == 4 {
-            // Adobe CMYK JPEGs are stored inverted
-            dict.insert(
-                "Decode".to_string(),
-                DictItem::Array(
-                    [1, 0, 1, 0, 1, 0, 1, 0]
-                        .iter()
-                        .map(|v| DictItem::Int(*v))
-                        .collect(),
-                ),
-            );
-        }
-        (data.width, data.height, data.data.as_ref().clone(), false)
-    } else {
-        let img = image::load_from_memory(&data.data).ok()?;
-        let rgba = img.to_rgba8();
-        let (w, h) = rgba.dimensions();
-        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
-        for px in rgba.pixels() {
-            let a = u32::from(px.0[3]);
-            for c in &px.0[..3] {
-                rgb.push(((u32::from(*c) * a + 255 * (255 - a)) / 255) as u8);
-            }
-        }
-        dict.insert("ColorSpace".to_string(), name("DeviceRGB"));
-        (w, h, rgb, true)
-    };
-    dict.insert("Width".to_string(), DictItem::Int(i64::from(w)));
-    dict.insert("Height".to_string(), DictItem::Int(i64::from(h)));
-    Some(XObject::External(ExternalXObject {
-        stream: ExternalStream {
-            dict,
-            content,
-            compress,
-        },
-        width: Some(Px(w as usize)),
-        height: Some(Px(h as usize)),
-        dpi: None,
-    }))
-}
-
-fn jpeg_components(bytes: &[u8]) -> Option<u8> {
-    let mut i = 2;
-    while i + 9 < bytes.len() {
-        if bytes[i] != 0xFF {
-            return None;
-        }
-        let marker = bytes[i + 1];
-        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
-        if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
-            return bytes.get(i + 9).copied();
-        }
-        i += 2 + len;
-    }
-    None
 }
 
 /// An outline entry.
@@ -1619,31 +1451,27 @@ fn collect_headings(blocks: &[postbook_core::model::Block]) -> Vec<(u8, String, 
     out
 }
 
-fn utf16(s: &str) -> Object {
-    let mut b = vec![0xFE, 0xFF];
-    for u in s.encode_utf16() {
-        b.extend_from_slice(&u.to_be_bytes());
-    }
-    Object::String(b, StringFormat::Hexadecimal)
-}
-
-fn add_outline(doc: &mut lopdf::Document, tree: &[Node], geo: Geometry) {
+/// Writes the outline; gives its root, if it has any entry.
+fn write_outline(
+    w: &mut Writer<'_>,
+    tree: &[Node],
+    pages: &[(ObjectId, i64)],
+    top_of: &dyn Fn(f32) -> f32,
+) -> Result<Option<ObjectId>, ExportError> {
     if tree.is_empty() {
-        return;
+        return Ok(None);
     }
-    let pages = doc.get_pages();
     fn add(
-        doc: &mut lopdf::Document,
-        pages: &BTreeMap<u32, ObjectId>,
+        w: &mut Writer<'_>,
+        pages: &[(ObjectId, i64)],
         parent: ObjectId,
         items: &[Node],
-        geo: Geometry,
-    ) -> (Option<ObjectId>, Option<ObjectId>, i64) {
-        let ids: Vec<ObjectId> = items.iter().map(|_| doc.new_object_id()).collect();
-        let mut total = 0;
+        top_of: &dyn Fn(f32) -> f32,
+    ) -> Result<(Option<ObjectId>, Option<ObjectId>, i64), ExportError> {
+        let ids: Vec<ObjectId> = items.iter().map(|_| w.reserve()).collect();
         for (i, it) in items.iter().enumerate() {
             let mut d = Dictionary::new();
-            d.set("Title", utf16(&it.title));
+            d.set("Title", emit::text_string(&it.title));
             d.set("Parent", Object::Reference(parent));
             if i > 0 {
                 d.set("Prev", Object::Reference(ids[i - 1]));
@@ -1652,34 +1480,34 @@ fn add_outline(doc: &mut lopdf::Document, tree: &[Node], geo: Geometry) {
                 d.set("Next", Object::Reference(ids[i + 1]));
             }
             let page = pages
-                .get(&(it.page as u32 + 1))
-                .copied()
-                .map(Object::Reference)
-                .unwrap_or(Object::Null);
-            let top = geo.page_h - geo.margin_top - it.top + geo.size;
+                .get(it.page)
+                .map_or(Object::Null, |p| Object::Reference(p.0));
             d.set(
                 "Dest",
                 Object::Array(vec![
                     page,
                     Object::Name(b"XYZ".to_vec()),
                     Object::Null,
-                    Object::Real(top),
+                    Object::Real(top_of(it.top)),
                     Object::Null,
                 ]),
             );
-            let (f, l, n) = add(doc, pages, ids[i], &it.children, geo);
+            let (f, l, n) = add(w, pages, ids[i], &it.children, top_of)?;
             if let (Some(f), Some(l)) = (f, l) {
                 d.set("First", Object::Reference(f));
                 d.set("Last", Object::Reference(l));
                 d.set("Count", Object::Integer(-n));
             }
-            doc.set_object(ids[i], d);
-            total += 1;
+            w.put(ids[i], &Object::Dictionary(d))?;
         }
-        (ids.first().copied(), ids.last().copied(), total)
+        Ok((
+            ids.first().copied(),
+            ids.last().copied(),
+            items.len() as i64,
+        ))
     }
-    let root = doc.new_object_id();
-    let (f, l, n) = add(doc, &pages, root, tree, geo);
+    let root = w.reserve();
+    let (f, l, n) = add(w, pages, root, tree, top_of)?;
     let mut od = Dictionary::new();
     od.set("Type", Object::Name(b"Outlines".to_vec()));
     if let (Some(f), Some(l)) = (f, l) {
@@ -1687,11 +1515,8 @@ fn add_outline(doc: &mut lopdf::Document, tree: &[Node], geo: Geometry) {
         od.set("Last", Object::Reference(l));
     }
     od.set("Count", Object::Integer(n));
-    doc.set_object(root, od);
-    if let Ok(catalog) = doc.catalog_mut() {
-        catalog.set("Outlines", Object::Reference(root));
-        catalog.set("PageMode", Object::Name(b"UseOutlines".to_vec()));
-    }
+    w.put(root, &Object::Dictionary(od))?;
+    Ok(Some(root))
 }
 
 /// A file identifier from the posts: the same input, the same identifier.

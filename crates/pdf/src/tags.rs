@@ -5,7 +5,11 @@
 //! marked-content ids. What no element owns (running heads, page numbers, rules, borders) is
 //! marked as an artifact.
 
-use lopdf::{Dictionary, Document, Object, ObjectId, StringFormat};
+use std::io;
+
+use lopdf::{Dictionary, Object, ObjectId, StringFormat};
+
+use crate::writer::Writer;
 
 /// One structure element.
 #[derive(Debug, Clone)]
@@ -34,9 +38,23 @@ pub struct Tree {
     pub nodes: Vec<Node>,
     /// The element that new elements go into.
     open: Vec<u32>,
-    /// Link annotations: (the element whose text the link covers, page index, the
-    /// annotation's index in the page's `/Annots`, the marked-content id it sits in).
-    links: Vec<(u32, usize, u32, u32)>,
+    /// Link annotations, each inside the text of an element.
+    links: Vec<Link>,
+}
+
+/// A link annotation inside an element's text.
+#[derive(Debug, Clone)]
+struct Link {
+    /// The element whose text the link covers.
+    node: u32,
+    /// The page index.
+    page: usize,
+    /// The annotation's index among its page's links.
+    annot: u32,
+    /// The marked-content id it sits in.
+    mcid: u32,
+    /// The annotation's object and its key in the parent tree, once written.
+    object: Option<(ObjectId, i64)>,
 }
 
 impl Tree {
@@ -71,16 +89,42 @@ impl Tree {
         id
     }
 
-    /// Appends another tree's elements (a chapter's), giving the index its first one gets:
-    /// the other tree's indices are that much higher here.
-    pub fn append(&mut self, other: Tree) -> u32 {
+    /// Appends another tree's elements (a chapter's), whose pages are counted from
+    /// `first_page` here.
+    pub fn append(&mut self, other: Tree, first_page: usize) {
         let base = self.nodes.len() as u32;
         let parent = self.current();
         self.nodes.extend(other.nodes.into_iter().map(|mut n| {
             n.parent = n.parent.map(|p| p + base).or(parent);
+            for (page, _) in &mut n.content {
+                *page += first_page;
+            }
             n
         }));
-        base
+        self.links.extend(other.links.into_iter().map(|mut l| {
+            l.node += base;
+            l.page += first_page;
+            l
+        }));
+    }
+
+    /// Moves every element's content `by` pages on (pages put before them).
+    pub fn shift_pages(&mut self, by: usize) {
+        for n in &mut self.nodes {
+            for (page, _) in &mut n.content {
+                *page += by;
+            }
+        }
+        for l in &mut self.links {
+            l.page += by;
+        }
+    }
+
+    /// The links recorded on page `page` since it was begun, in their order on it.
+    pub fn set_link_objects(&mut self, page: usize, objects: &[(ObjectId, i64)]) {
+        for l in self.links.iter_mut().filter(|l| l.page == page) {
+            l.object = objects.get(l.annot as usize).copied();
+        }
     }
 
     /// Closes the current element.
@@ -111,7 +155,13 @@ impl Tree {
     /// Records that link annotation `annot` of page `page` belongs to `node`'s text, drawn in
     /// its marked content `mcid`.
     pub fn link(&mut self, node: u32, page: usize, annot: u32, mcid: u32) {
-        self.links.push((node, page, annot, mcid));
+        self.links.push(Link {
+            node,
+            page,
+            annot,
+            mcid,
+            object: None,
+        });
     }
 
     /// Records that `node` owns marked content `mcid` of page `page`.
@@ -121,12 +171,13 @@ impl Tree {
         }
     }
 
-    /// Writes the tree into `doc`: the structure elements, the parent tree, each page's
-    /// `/StructParents`, and the catalog's `/StructTreeRoot` and `/MarkInfo`. Elements that
-    /// own no content and have no child that does are left out. The kids of each element are
-    /// in the order their content is drawn, which is the reading order (front matter first,
-    /// as its pages are).
-    pub fn write(&self, doc: &mut Document, pages: &[ObjectId]) {
+    /// Writes the tree: the structure elements and the parent tree, giving the structure
+    /// tree root's object. `pages` are the pages in order, each with the key its
+    /// `/StructParents` names; the link annotations have theirs. Elements that own no content
+    /// and have no child that does are left out. The kids of each element are in the order
+    /// their content is drawn, which is the reading order (front matter first, as its pages
+    /// are).
+    pub fn write(&self, w: &mut Writer<'_>, pages: &[(ObjectId, i64)]) -> io::Result<ObjectId> {
         let n = self.nodes.len();
         // children of each element, and whether each has content below it
         let mut children: Vec<Vec<u32>> = vec![Vec::new(); n];
@@ -149,44 +200,36 @@ impl Tree {
         }
         let live: Vec<bool> = first.iter().map(Option::is_some).collect();
         top.sort_by_key(|&t| first[t as usize]);
+        let root_id = w.reserve();
+        let document_id = w.reserve();
+        let ids: Vec<Option<ObjectId>> = (0..n).map(|i| live[i].then(|| w.reserve())).collect();
         // each link annotation gets a `Link` element inside the element of its text, with an
-        // object reference to the annotation; the annotation names its place in the parent
-        // tree (keys after the pages')
+        // object reference to the annotation (which names its key in the parent tree)
         let mut link_kids: Vec<Vec<((usize, u32), Object)>> = vec![Vec::new(); n];
-        let mut link_nums: Vec<(i64, ObjectId)> = Vec::new();
-        for (k, &(node, page, annot, mcid)) in self.links.iter().enumerate() {
-            let (Some(&page_id), true) =
-                (pages.get(page), (node as usize) < n && live[node as usize])
-            else {
+        let mut nums: Vec<(i64, Object)> = Vec::with_capacity(pages.len() + self.links.len());
+        for link in &self.links {
+            let (Some(&(page_id, _)), Some(Some(parent)), Some((annot_id, key))) = (
+                pages.get(link.page),
+                ids.get(link.node as usize),
+                link.object,
+            ) else {
                 continue;
             };
-            let Some(annot_id) = annotation_object(doc, page_id, annot as usize) else {
-                continue;
-            };
-            let key = (pages.len() + k) as i64;
-            let link_id = doc.new_object_id();
             let mut objr = Dictionary::new();
             objr.set("Type", Object::Name(b"OBJR".to_vec()));
             objr.set("Obj", Object::Reference(annot_id));
             objr.set("Pg", Object::Reference(page_id));
-            let mut link = Dictionary::new();
-            link.set("Type", Object::Name(b"StructElem".to_vec()));
-            link.set("S", Object::Name(b"Link".to_vec()));
-            link.set("Pg", Object::Reference(page_id));
-            link.set("K", Object::Array(vec![Object::Dictionary(objr)]));
-            link_kids[node as usize].push(((page, mcid), Object::Reference(link_id)));
-            link_nums.push((key, link_id));
-            if let Ok(Object::Dictionary(a)) = doc.get_object_mut(annot_id) {
-                a.set("StructParent", Object::Integer(key));
-            }
-            // its parent is set once the element's object id is known
-            doc.objects.insert(link_id, Object::Dictionary(link));
+            let mut elem = Dictionary::new();
+            elem.set("Type", Object::Name(b"StructElem".to_vec()));
+            elem.set("S", Object::Name(b"Link".to_vec()));
+            elem.set("P", Object::Reference(*parent));
+            elem.set("Pg", Object::Reference(page_id));
+            elem.set("K", Object::Array(vec![Object::Dictionary(objr)]));
+            let link_id = w.add(&Object::Dictionary(elem))?;
+            link_kids[link.node as usize]
+                .push(((link.page, link.mcid), Object::Reference(link_id)));
+            nums.push((key, Object::Reference(link_id)));
         }
-        let root_id = doc.new_object_id();
-        let document_id = doc.new_object_id();
-        let ids: Vec<Option<ObjectId>> = (0..n)
-            .map(|i| live[i].then(|| doc.new_object_id()))
-            .collect();
         // the parent tree: for each page, the element of each marked-content id
         let mut per_page: Vec<Vec<Option<ObjectId>>> = vec![Vec::new(); pages.len()];
         for (i, node) in self.nodes.iter().enumerate() {
@@ -214,12 +257,12 @@ impl Tree {
             // its own marked content and its child elements, in drawing order; content on the
             // element's own page (`/Pg`, that of its first content) is a bare id
             let own_page = node.content.first().map(|&(p, _)| p);
-            if let Some(&page_id) = own_page.and_then(|p| pages.get(p)) {
+            if let Some(&(page_id, _)) = own_page.and_then(|p| pages.get(p)) {
                 dict.set("Pg", Object::Reference(page_id));
             }
             let mut kids: Vec<((usize, u32), Object)> = Vec::new();
             for &(page, mcid) in &node.content {
-                let Some(&page_id) = pages.get(page) else {
+                let Some(&(page_id, _)) = pages.get(page) else {
                     continue;
                 };
                 if Some(page) == own_page {
@@ -237,14 +280,7 @@ impl Tree {
                     kids.push((key, Object::Reference(cid)));
                 }
             }
-            for (key, link) in link_kids[i].drain(..) {
-                if let Object::Reference(link_id) = link {
-                    if let Ok(Object::Dictionary(d)) = doc.get_object_mut(link_id) {
-                        d.set("P", Object::Reference(id));
-                    }
-                }
-                kids.push((key, link));
-            }
+            kids.append(&mut link_kids[i]);
             // (a link comes after the text it sits in: the stable sort keeps it there)
             kids.sort_by_key(|(key, _)| *key);
             dict.set(
@@ -266,7 +302,7 @@ impl Tree {
                 attrs.set("Scope", Object::Name(scope.as_bytes().to_vec()));
                 dict.set("A", Object::Dictionary(attrs));
             }
-            doc.objects.insert(id, Object::Dictionary(dict));
+            w.put(id, &Object::Dictionary(dict))?;
         }
         let mut document = Dictionary::new();
         document.set("Type", Object::Name(b"StructElem".to_vec()));
@@ -281,73 +317,35 @@ impl Tree {
                     .collect(),
             ),
         );
-        doc.objects
-            .insert(document_id, Object::Dictionary(document));
-        let mut nums: Vec<Object> = Vec::with_capacity(pages.len() * 2);
-        for (page, slots) in per_page.iter().enumerate() {
-            nums.push(Object::Integer(page as i64));
-            nums.push(Object::Array(
-                slots
-                    .iter()
-                    .map(|s| s.map_or(Object::Null, Object::Reference))
-                    .collect(),
+        w.put(document_id, &Object::Dictionary(document))?;
+        for (&(_, key), slots) in pages.iter().zip(&per_page) {
+            nums.push((
+                key,
+                Object::Array(
+                    slots
+                        .iter()
+                        .map(|s| s.map_or(Object::Null, Object::Reference))
+                        .collect(),
+                ),
             ));
         }
-        for (key, link_id) in &link_nums {
-            nums.push(Object::Integer(*key));
-            nums.push(Object::Reference(*link_id));
+        nums.sort_by_key(|(key, _)| *key);
+        let next_key = nums.last().map_or(0, |(k, _)| k + 1);
+        let mut flat = Vec::with_capacity(nums.len() * 2);
+        for (key, value) in nums {
+            flat.push(Object::Integer(key));
+            flat.push(value);
         }
         let mut parent_tree = Dictionary::new();
-        parent_tree.set("Nums", Object::Array(nums));
-        let parent_tree_id = doc.add_object(Object::Dictionary(parent_tree));
+        parent_tree.set("Nums", Object::Array(flat));
+        let parent_tree_id = w.add(&Object::Dictionary(parent_tree))?;
         let mut root = Dictionary::new();
         root.set("Type", Object::Name(b"StructTreeRoot".to_vec()));
         root.set("K", Object::Reference(document_id));
         root.set("ParentTree", Object::Reference(parent_tree_id));
-        root.set(
-            "ParentTreeNextKey",
-            Object::Integer((pages.len() + self.links.len()) as i64),
-        );
-        doc.objects.insert(root_id, Object::Dictionary(root));
-        for (i, &page_id) in pages.iter().enumerate() {
-            if let Ok(Object::Dictionary(page)) = doc.get_object_mut(page_id) {
-                page.set("StructParents", Object::Integer(i as i64));
-                // annotations (links) in the order of the structure
-                page.set("Tabs", Object::Name(b"S".to_vec()));
-            }
-        }
-        if let Ok(catalog) = doc.catalog_mut() {
-            catalog.set("StructTreeRoot", Object::Reference(root_id));
-            let mut mark = Dictionary::new();
-            mark.set("Marked", Object::Boolean(true));
-            catalog.set("MarkInfo", Object::Dictionary(mark));
-        }
-    }
-}
-
-/// The object id of annotation `index` of a page, made an indirect object when the page
-/// holds it inline (a structure element can only refer to an indirect one).
-fn annotation_object(doc: &mut Document, page_id: ObjectId, index: usize) -> Option<ObjectId> {
-    let entry = doc
-        .get_dictionary(page_id)
-        .ok()?
-        .get(b"Annots")
-        .ok()?
-        .as_array()
-        .ok()?
-        .get(index)?
-        .clone();
-    match entry {
-        Object::Reference(id) => Some(id),
-        Object::Dictionary(d) => {
-            let id = doc.add_object(Object::Dictionary(d));
-            let page = doc.get_dictionary_mut(page_id).ok()?;
-            if let Ok(Object::Array(annots)) = page.get_mut(b"Annots") {
-                annots[index] = Object::Reference(id);
-            }
-            Some(id)
-        }
-        _ => None,
+        root.set("ParentTreeNextKey", Object::Integer(next_key));
+        w.put(root_id, &Object::Dictionary(root))?;
+        Ok(root_id)
     }
 }
 
@@ -377,15 +375,38 @@ mod tests {
         tree.mark(p, 1, 0);
         assert_eq!(tree.nodes[p as usize].parent, Some(sect));
         assert_eq!(tree.nodes[empty as usize].parent, Some(list));
-        let mut doc = Document::with_version("1.7");
-        let pages: Vec<ObjectId> = (0..2)
-            .map(|_| doc.add_object(Object::Dictionary(Dictionary::new())))
-            .collect();
-        let mut catalog = Dictionary::new();
-        catalog.set("Type", Object::Name(b"Catalog".to_vec()));
-        let catalog_id = doc.add_object(Object::Dictionary(catalog));
-        doc.trailer.set("Root", Object::Reference(catalog_id));
-        tree.write(&mut doc, &pages);
+        let mut bytes = Vec::new();
+        {
+            let mut w = Writer::new(&mut bytes).expect("header");
+            let parent = w.reserve();
+            let pages: Vec<(ObjectId, i64)> = (0..2)
+                .map(|i| {
+                    let mut page = Dictionary::new();
+                    page.set("Type", Object::Name(b"Page".to_vec()));
+                    page.set("Parent", Object::Reference(parent));
+                    page.set("StructParents", Object::Integer(i));
+                    (w.add(&Object::Dictionary(page)).expect("page"), i)
+                })
+                .collect();
+            let mut kids = Dictionary::new();
+            kids.set("Type", Object::Name(b"Pages".to_vec()));
+            kids.set(
+                "Kids",
+                Object::Array(pages.iter().map(|p| Object::Reference(p.0)).collect()),
+            );
+            kids.set("Count", Object::Integer(2));
+            w.put(parent, &Object::Dictionary(kids)).expect("pages");
+            let root = tree.write(&mut w, &pages).expect("tree");
+            let mut catalog = Dictionary::new();
+            catalog.set("Type", Object::Name(b"Catalog".to_vec()));
+            catalog.set("Pages", Object::Reference(parent));
+            catalog.set("StructTreeRoot", Object::Reference(root));
+            let catalog_id = w.add(&Object::Dictionary(catalog)).expect("catalog");
+            let mut trailer = Dictionary::new();
+            trailer.set("Root", Object::Reference(catalog_id));
+            w.finish(trailer).expect("finish");
+        }
+        let doc = lopdf::Document::load_mem(&bytes).expect("a PDF");
         let roles: Vec<Vec<u8>> = doc
             .objects
             .values()
@@ -402,7 +423,14 @@ mod tests {
         assert_eq!(roles.len(), 3, "{roles:?}");
         assert!(!roles.iter().any(|r| r == b"L" || r == b"LI"));
         let catalog = doc.catalog().expect("catalog");
-        assert!(catalog.get(b"StructTreeRoot").is_ok());
-        assert!(catalog.get(b"MarkInfo").is_ok());
+        let root = catalog
+            .get(b"StructTreeRoot")
+            .and_then(Object::as_reference)
+            .and_then(|r| doc.get_dictionary(r))
+            .expect("the structure tree root");
+        assert_eq!(
+            root.get(b"ParentTreeNextKey").ok(),
+            Some(&Object::Integer(2))
+        );
     }
 }
