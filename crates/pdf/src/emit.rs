@@ -92,11 +92,48 @@ pub struct PageOut {
     pub images: BTreeSet<usize>,
 }
 
+/// A set of glyph ids, one bit each.
+#[derive(Default, Clone)]
+pub struct GlyphSet(Vec<u64>);
+
+impl GlyphSet {
+    /// Adds `gid`; says whether it was new.
+    pub fn insert(&mut self, gid: u16) -> bool {
+        let (word, bit) = (usize::from(gid >> 6), 1u64 << (gid & 63));
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        let new = self.0[word] & bit == 0;
+        self.0[word] |= bit;
+        new
+    }
+
+    /// The ids, in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
+        self.0.iter().enumerate().flat_map(|(w, &bits)| {
+            (0..64u16)
+                .filter(move |b| bits & (1 << b) != 0)
+                .map(move |b| (w as u16) << 6 | b)
+        })
+    }
+
+    fn union(&mut self, other: &GlyphSet) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a |= b;
+        }
+    }
+}
+
 /// The glyphs the pages use, per face, and the text each shows (the first seen: a glyph
 /// that shows different text in different places is inside an `/ActualText` span there).
 #[derive(Default)]
 pub struct Used {
-    pub glyphs: BTreeMap<usize, BTreeSet<u16>>,
+    pub glyphs: BTreeMap<usize, GlyphSet>,
+    /// Glyphs whose text is known, per face.
+    with_text: BTreeMap<usize, GlyphSet>,
     pub text: FastMap<(usize, u16), String>,
 }
 
@@ -104,7 +141,10 @@ impl Used {
     /// Adds what a later part of the book used.
     pub fn merge(&mut self, other: Used) {
         for (face, gids) in other.glyphs {
-            self.glyphs.entry(face).or_default().extend(gids);
+            self.glyphs.entry(face).or_default().union(&gids);
+        }
+        for (face, gids) in other.with_text {
+            self.with_text.entry(face).or_default().union(&gids);
         }
         for (key, text) in other.text {
             self.text.entry(key).or_insert(text);
@@ -188,13 +228,12 @@ pub fn encode_page(
                 invisible,
             } => {
                 let set = used.glyphs.entry(face).or_default();
+                let known = used.with_text.entry(face).or_default();
                 for g in &glyphs {
                     set.insert(g.gid);
                     let shows = &text[g.start as usize..g.end as usize];
-                    if !shows.is_empty() {
-                        used.text
-                            .entry((face, g.gid))
-                            .or_insert_with(|| shows.to_string());
+                    if !shows.is_empty() && known.insert(g.gid) {
+                        used.text.insert((face, g.gid), shows.to_string());
                     }
                 }
                 if !in_text {
@@ -234,6 +273,10 @@ pub fn encode_page(
             }
             Draw::EndActual => {
                 c.op("EMC");
+            }
+            Draw::BeginTag(None) if matches!(draws.peek(), Some(Draw::EndTag)) => {
+                // an artifact with nothing in it
+                draws.next();
             }
             Draw::BeginTag(tag) => {
                 // marked content and text objects nest: a tag opens inside the text object
@@ -432,9 +475,9 @@ fn jpeg_components(bytes: &[u8]) -> Option<u8> {
 }
 
 /// Six capital letters from the face and its glyphs: the subset tag PDF readers expect.
-fn subset_tag(face: usize, gids: &BTreeSet<u16>) -> String {
+fn subset_tag(face: usize, gids: &GlyphSet) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ face as u64;
-    for g in gids {
+    for g in gids.iter() {
         for b in g.to_le_bytes() {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -470,7 +513,7 @@ pub fn write_fonts(
     for (&face_index, gids) in &used.glyphs {
         let face = fonts.face(face_index);
         let ids: Vec<u16> = std::iter::once(0)
-            .chain(gids.iter().copied().filter(|&g| g != 0))
+            .chain(gids.iter().filter(|&g| g != 0))
             .collect();
         let subset = subset_font(face.bytes, &ids).map_err(ExportError::Format)?;
         let base = format!("{}+{}", subset_tag(face_index, gids), face.name);
@@ -557,7 +600,7 @@ pub fn write_fonts(
 
         let mappings = gids
             .iter()
-            .filter_map(|&g| {
+            .filter_map(|g| {
                 let text = used.text.get(&(face_index, g))?;
                 Some((u32::from(g), text.chars().map(u32::from).collect()))
             })

@@ -204,6 +204,18 @@ enum ImageSlot {
     Invalid,
 }
 
+/// Glyphs of a line gathered into one text run.
+struct TextRun {
+    face: usize,
+    size: f32,
+    color: [f32; 3],
+    invisible: bool,
+    x: f32,
+    y: f32,
+    glyphs: Vec<DrawGlyph>,
+    text: String,
+}
+
 /// What drawing needs: the fonts, the page, the book and its images.
 struct Doc<'a> {
     fonts: &'a Fonts,
@@ -1053,17 +1065,38 @@ impl Doc<'_> {
     /// Draws a line with its baseline at `y` (page coordinates, from the bottom).
     fn draw_line(&self, line: &Line, x: f32, y: f32, out: &mut Vec<Draw>) {
         let mut link_runs: Vec<(Target, f32, f32, f32)> = Vec::new();
+        // the run of glyphs being gathered into one TJ: a line's words go into one while
+        // their face, size, colour and baseline stay the same
+        let mut run: Option<TextRun> = None;
+        let mut last_end = 0.0f32;
+        let scale = 1.0 + line.glyph_stretch;
+        let flush = |run: Option<TextRun>, out: &mut Vec<Draw>| {
+            if let Some(r) = run {
+                out.push(Draw::Text {
+                    face: r.face,
+                    size: r.size,
+                    x: r.x,
+                    y: r.y,
+                    color: r.color,
+                    glyphs: r.glyphs,
+                    text: r.text,
+                    scale: scale * 100.0,
+                    invisible: r.invisible,
+                });
+            }
+        };
         for p in &line.pieces {
             // left-to-right glyphs that do not map one to one, in order, onto the text
             // (conjuncts, reordered vowel signs) carry the text itself for extraction; right-
             // to-left ones map glyph by glyph, which readers put in logical order themselves
             let actual = p.complex && !p.key.rtl;
             if actual {
+                flush(run.take(), out);
                 out.push(Draw::BeginActual(p.text.clone()));
             }
             let baseline = y + p.rise;
-            let scale = 1.0 + line.glyph_stretch;
             let em = p.size * scale;
+            let invisible = p.text == "\u{200C}";
             // where each glyph goes, in visual order: (face, glyph, x, y)
             let mut placed: Vec<(usize, text::Glyph, f32, f32)> =
                 Vec::with_capacity(p.glyphs.len() + 1);
@@ -1096,24 +1129,6 @@ impl Doc<'_> {
                 placed.push((face, space, pen, baseline));
             }
             let count = p.glyphs.len();
-            let mut run: Option<(usize, f32, f32, Vec<DrawGlyph>, String)> = None;
-            let mut last_end = 0.0f32;
-            let flush = |run: Option<(usize, f32, f32, Vec<DrawGlyph>, String)>,
-                         out: &mut Vec<Draw>| {
-                if let Some((face, x, y, glyphs, text)) = run {
-                    out.push(Draw::Text {
-                        face,
-                        size: p.size,
-                        x,
-                        y,
-                        color: p.color,
-                        glyphs,
-                        text,
-                        scale: scale * 100.0,
-                        invisible: p.text == "\u{200C}",
-                    });
-                }
-            };
             // right-to-left letters whose marks extractors misread carry their text, in
             // logical order, as /ActualText: two or more marks (a Hebrew letter with a dagesh
             // and a vowel), drawn at nearly one place, read as duplicated text (fake bold) and
@@ -1157,28 +1172,41 @@ impl Doc<'_> {
                     flush(run.take(), out);
                     out.push(Draw::EndActual);
                 }
-                let same = run
-                    .as_ref()
-                    .is_some_and(|r| r.0 == face && (r.2 - gy).abs() < 1e-4);
+                let same = run.as_ref().is_some_and(|r| {
+                    r.face == face
+                        && (r.y - gy).abs() < 1e-4
+                        && r.size == p.size
+                        && r.color == p.color
+                        && r.invisible == invisible
+                });
                 if same {
                     let r = run.as_mut().expect("a run");
-                    if let Some(prev) = r.3.last_mut() {
+                    if let Some(prev) = r.glyphs.last_mut() {
                         // the adjustment that brings the pen from where the previous glyph
                         // leaves it to this glyph
                         prev.adjust = (last_end - gx) / em * 1000.0;
                     }
                 } else {
                     flush(run.take(), out);
-                    run = Some((face, gx, gy, Vec::new(), String::new()));
+                    run = Some(TextRun {
+                        face,
+                        size: p.size,
+                        color: p.color,
+                        invisible,
+                        x: gx,
+                        y: gy,
+                        glyphs: Vec::new(),
+                        text: String::new(),
+                    });
                 }
                 let r = run.as_mut().expect("a run");
-                let start = r.4.len() as u32;
-                r.4.push_str(shows);
-                r.3.push(DrawGlyph {
+                let start = r.text.len() as u32;
+                r.text.push_str(shows);
+                r.glyphs.push(DrawGlyph {
                     gid: g.gid,
                     adjust: 0.0,
                     start,
-                    end: r.4.len() as u32,
+                    end: r.text.len() as u32,
                 });
                 last_end = gx + self.fonts.advance(face, g.gid) * em;
                 if rtl_cluster(n).is_some_and(|r| r.1 == n + 1) {
@@ -1186,8 +1214,8 @@ impl Doc<'_> {
                     out.push(Draw::EndActual);
                 }
             }
-            flush(run.take(), out);
             if actual && !p.space_after {
+                flush(run.take(), out);
                 out.push(Draw::EndActual);
             }
             if let Some(target) = &p.link {
@@ -1200,6 +1228,7 @@ impl Doc<'_> {
                 }
             }
         }
+        flush(run.take(), out);
         for (target, from, to, size) in link_runs {
             out.push(Draw::Link {
                 rect: (from, y - size * 0.25, to - from, size * 1.1),

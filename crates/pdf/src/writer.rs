@@ -146,15 +146,32 @@ impl<'w> Writer<'w> {
     }
 }
 
-/// `data` deflated (zlib, level 6), when that saves more than the filter's name costs.
+/// `data` deflated (zlib, level 6), when that saves more than the filter's name costs. Each
+/// thread keeps its compressor, reset for each stream: setting one up costs more than
+/// deflating a page.
 pub fn deflate(data: &[u8]) -> Option<Vec<u8>> {
-    let mut encoder = flate2::write::ZlibEncoder::new(
-        Vec::with_capacity(data.len() / 3 + 64),
-        flate2::Compression::new(6),
-    );
-    encoder.write_all(data).ok()?;
-    let small = encoder.finish().ok()?;
-    (small.len() + 19 < data.len()).then_some(small)
+    use flate2::{Compress, Compression, FlushCompress, Status};
+    thread_local! {
+        static COMPRESS: std::cell::RefCell<Option<Compress>> = const { std::cell::RefCell::new(None) };
+    }
+    if data.len() < 128 {
+        return None;
+    }
+    COMPRESS.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let c = cell.get_or_insert_with(|| Compress::new(Compression::new(6), true));
+        c.reset();
+        let mut out = Vec::with_capacity(data.len() / 3 + 64);
+        loop {
+            let done = c.total_in() as usize;
+            match c.compress_vec(&data[done..], &mut out, FlushCompress::Finish) {
+                Ok(Status::StreamEnd) => break,
+                Ok(_) => out.reserve(out.capacity().max(64)),
+                Err(_) => return None,
+            }
+        }
+        (out.len() + 19 < data.len()).then_some(out)
+    })
 }
 
 /// A name's bytes as PDF writes them: `#xx` for delimiters, whitespace and bytes outside
@@ -171,13 +188,13 @@ fn write_name(name: &[u8], out: &mut Vec<u8>) {
 }
 
 /// A number as short as it can be written: whole numbers without a point, others with at
-/// most four decimals.
+/// most three decimals (a thousandth of a point on the page).
 pub fn write_number(v: f32, out: &mut Vec<u8>) {
     if !v.is_finite() {
         out.push(b'0');
         return;
     }
-    let scaled = (f64::from(v) * 10_000.0).round() as i64;
+    let scaled = (f64::from(v) * 1000.0).round() as i64;
     if scaled == 0 {
         out.push(b'0');
         return;
@@ -186,18 +203,17 @@ pub fn write_number(v: f32, out: &mut Vec<u8>) {
         out.push(b'-');
     }
     let a = scaled.unsigned_abs();
-    let (whole, frac) = (a / 10_000, a % 10_000);
+    let (whole, frac) = (a / 1000, a % 1000);
     push_digits(whole, out);
     if frac != 0 {
         out.push(b'.');
         let digits = [
-            (frac / 1000) as u8,
-            (frac / 100 % 10) as u8,
+            (frac / 100) as u8,
             (frac / 10 % 10) as u8,
             (frac % 10) as u8,
         ]
         .map(|d| b'0' + d);
-        let len = 4 - digits.iter().rev().take_while(|&&d| d == b'0').count();
+        let len = 3 - digits.iter().rev().take_while(|&&d| d == b'0').count();
         out.extend_from_slice(&digits[..len]);
     }
 }
@@ -361,8 +377,9 @@ mod tests {
         assert_eq!(s(12.0), "12");
         assert_eq!(s(-0.5), "-0.5");
         assert_eq!(s(65.45), "65.45");
-        assert_eq!(s(725.932_43), "725.9324");
-        assert_eq!(s(-0.000_01), "0");
+        assert_eq!(s(725.932_43), "725.932");
+        assert_eq!(s(0.0126), "0.013");
+        assert_eq!(s(-0.000_1), "0");
         assert_eq!(s(f32::NAN), "0");
     }
 
