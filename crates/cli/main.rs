@@ -9,6 +9,12 @@ mod site;
 use std::io::Write;
 use std::process::ExitCode;
 
+/// mimalloc: the threads' many small allocations (the model, shaping, drawing) are faster
+/// than with the system allocator, and memory freed after reading is reused rather than
+/// left in per-thread arenas.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use postbook_core::book::{BookOptions, assemble, dedupe, sort_posts};
 use postbook_core::{Book, Exporter};

@@ -417,7 +417,7 @@ impl Walker {
             }
             "table" => {
                 if let Some(table) = self.table(node, Vec::new(), depth) {
-                    b.push(Block::Table(table));
+                    b.push(Block::Table(Box::new(table)));
                 }
             }
             "hr" => b.push(Block::Rule),
@@ -666,7 +666,7 @@ impl Walker {
                         Vec::new()
                     };
                     if let Some(table) = self.table(child, cap, depth + 1) {
-                        out.push(Block::Table(table));
+                        out.push(Block::Table(Box::new(table)));
                     }
                 }
             }
@@ -726,7 +726,7 @@ impl Walker {
                     })
                     .unwrap_or_default();
                 blocks.push(Block::Figure {
-                    image: image_of(*img),
+                    image: Box::new(image_of(*img)),
                     caption,
                 });
             }
@@ -740,7 +740,7 @@ impl Walker {
         }
         if images.len() == 1 && !has_text_outside_except(node, caption_el) {
             return vec![Block::Figure {
-                image: image_of(images[0]),
+                image: Box::new(image_of(images[0])),
                 caption,
             }];
         }
@@ -996,7 +996,7 @@ impl Walker {
                     "br" => out.push(Inline::LineBreak),
                     "img" => match smiley(e) {
                         Some(text) => out.push(Inline::Text(text)),
-                        None => out.push(Inline::Image(image_of(node))),
+                        None => out.push(Inline::Image(Box::new(image_of(node)))),
                     },
                     "math" => out.push(math(node)),
                     "a" => {

@@ -149,7 +149,8 @@ pub fn walk<'a>(blocks: &'a [Block], f: &mut dyn FnMut(Visit<'a>)) {
 /// Calls `f` for every image in `blocks`, in reading order.
 pub fn visit_images(blocks: &[Block], f: &mut dyn FnMut(&Image)) {
     walk(blocks, &mut |v| match v {
-        Visit::Inline(Inline::Image(image)) | Visit::Figure(image) => f(image),
+        Visit::Inline(Inline::Image(image)) => f(image),
+        Visit::Figure(image) => f(image),
         Visit::Inline(_) => {}
     });
 }
@@ -377,13 +378,13 @@ pub enum Block {
     /// and each image of a gallery; also an `<img>` standing alone in a block.
     Figure {
         /// The image.
-        image: Image,
+        image: Box<Image>,
         /// The caption; empty when none.
         caption: Vec<Inline>,
     },
     /// `<table>` (`wp-block-table`, the calendar), with `<caption>` or the figure's
     /// `<figcaption>` as caption.
-    Table(Table),
+    Table(Box<Table>),
     /// `<hr>`, `wp-block-separator`, and the `<!--nextpage-->` page break.
     Rule,
     /// The `wp-block-footnotes` list: the notes of this post, each with the id its references use.
@@ -724,7 +725,7 @@ pub enum Inline {
         content: Vec<Inline>,
     },
     /// `<img>` inside running text.
-    Image(Image),
+    Image(Box<Image>),
     /// `<br>`.
     LineBreak,
     /// `<sup data-fn="ID">` (WordPress footnotes) or a link to a footnote.
@@ -1018,5 +1019,15 @@ mod tests {
             grid.iter()
                 .all(|r| r.len() == 1 && r[0].is_some_and(|s| s.cols == 1 && s.rows == 1))
         );
+    }
+}
+#[cfg(test)]
+mod size {
+    /// A book of thousands of posts holds millions of these: large, rare variants (images,
+    /// tables) are boxed so that the common ones stay small.
+    #[test]
+    fn the_model_stays_compact() {
+        assert!(std::mem::size_of::<super::Inline>() <= 80);
+        assert!(std::mem::size_of::<super::Block>() <= 56);
     }
 }

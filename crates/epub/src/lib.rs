@@ -366,7 +366,8 @@ fn image_report(book: &Book, hrefs: &HashMap<String, String>) -> ImageReport {
     for chapter in &book.chapters {
         walk(&chapter.blocks, &mut |v| {
             let image = match v {
-                Visit::Figure(image) | Visit::Inline(Inline::Image(image)) => image,
+                Visit::Figure(image) => image,
+                Visit::Inline(Inline::Image(image)) => &**image,
                 Visit::Inline(Inline::Math { .. }) => {
                     report.math = true;
                     return;

@@ -1165,7 +1165,7 @@ impl<'a> ChapterLayout<'a> {
             .iter()
             .filter_map(|b| match b {
                 Block::Figure { image, caption } if self.book.images.contains_key(&image.src) => {
-                    Some((image, caption))
+                    Some((&**image, caption))
                 }
                 _ => None,
             })
@@ -1868,7 +1868,7 @@ mod tests {
     }
 
     fn rows_of(table: Table) -> Vec<Rc<Row>> {
-        layout_of(vec![Block::Table(table)])
+        layout_of(vec![Block::Table(Box::new(table))])
             .into_iter()
             .filter_map(|i| match i.kind {
                 Kind::Row(r) => Some(r),

@@ -497,18 +497,21 @@ pub fn build(
         }
     };
 
-    // the chapters' pages, written in book order as they come
-    let mut tree = tags::Tree::default();
+    // the chapters' pages, written in book order as they come, each chapter's structure
+    // elements as soon as its pages are
+    let mut structure = tags::Structure::new(&mut sink.w);
     let mut used = Used::default();
     let mut missing = std::collections::BTreeSet::new();
     let mut anchors: Anchors = HashMap::new();
     let mut body: Vec<BodyPage> = Vec::new();
     let mut write_chapter = |i: usize, mut ch: ChapterOut| -> Result<(), ExportError> {
         let first_page = body.len();
+        let mut written = Vec::with_capacity(ch.pages.len());
         for (n, page) in std::mem::take(&mut ch.pages).into_iter().enumerate() {
             let tail = sink.w.reserve();
             let (id, key, annots) = sink.page(page, Some(tail), &images)?;
             ch.tree.set_link_objects(n, &annots);
+            written.push((id, key));
             body.push(BodyPage {
                 id,
                 key,
@@ -517,7 +520,8 @@ pub fn build(
                 first: n == 0,
             });
         }
-        tree.append(ch.tree, first_page);
+        ch.tree.write_part(&mut sink.w, &written, &mut structure)?;
+        drop(ch.tree);
         for (id, page, top) in ch.anchors {
             anchors.entry(id).or_insert((page + first_page, top));
         }
@@ -625,12 +629,11 @@ pub fn build(
     // every chapter's first page is known, with chapter page numbers counted after it
     let multi = chapters > 1;
     let mut front_pages: Vec<Page> = Vec::new();
+    let mut tree = tags::Tree::default();
     if multi {
-        let before = tree.nodes.len();
         let probe = doc.front_matter(&anchors, 0, &mut tree);
-        tree.truncate(before);
+        tree = tags::Tree::default();
         let front = paginate(probe, geo.text_h()).len();
-        tree.shift_pages(front);
         front_pages = paginate(doc.front_matter(&anchors, front, &mut tree), geo.text_h());
         debug_assert_eq!(front_pages.len(), front);
     }
@@ -656,6 +659,9 @@ pub fn build(
         tree.set_link_objects(n, &annots);
         all_pages.push((id, key));
     }
+    structure.front = true;
+    tree.write_part(&mut sink.w, &all_pages, &mut structure)?;
+    drop(tree);
     // each body page's number and running head
     for (k, page) in body.iter().enumerate() {
         let mut draws = vec![Draw::BeginTag(None)];
@@ -690,7 +696,9 @@ pub fn build(
             if missing.len() > 40 { " …" } else { "" }
         ));
     }
-    finish(sink, &fonts, &used, book, geo, &anchors, &tree, all_pages)?;
+    finish(
+        sink, &fonts, &used, book, geo, &anchors, structure, all_pages,
+    )?;
     Ok(warnings)
 }
 
@@ -704,7 +712,7 @@ fn finish(
     book: &Book,
     geo: Geometry,
     anchors: &Anchors,
-    tree: &tags::Tree,
+    structure: tags::Structure,
     pages: Vec<(ObjectId, i64)>,
 ) -> Result<(), ExportError> {
     let meta = &book.meta;
@@ -763,7 +771,7 @@ fn finish(
     }
     catalog.set("PageLayout", Object::Name(b"OneColumn".to_vec()));
     // the logical structure: elements in reading order, their content on the pages
-    let root = tree.write(w, &pages)?;
+    let root = structure.finish(w)?;
     catalog.set("StructTreeRoot", Object::Reference(root));
     let mut mark = Dictionary::new();
     mark.set("Marked", Object::Boolean(true));

@@ -89,37 +89,6 @@ impl Tree {
         id
     }
 
-    /// Appends another tree's elements (a chapter's), whose pages are counted from
-    /// `first_page` here.
-    pub fn append(&mut self, other: Tree, first_page: usize) {
-        let base = self.nodes.len() as u32;
-        let parent = self.current();
-        self.nodes.extend(other.nodes.into_iter().map(|mut n| {
-            n.parent = n.parent.map(|p| p + base).or(parent);
-            for (page, _) in &mut n.content {
-                *page += first_page;
-            }
-            n
-        }));
-        self.links.extend(other.links.into_iter().map(|mut l| {
-            l.node += base;
-            l.page += first_page;
-            l
-        }));
-    }
-
-    /// Moves every element's content `by` pages on (pages put before them).
-    pub fn shift_pages(&mut self, by: usize) {
-        for n in &mut self.nodes {
-            for (page, _) in &mut n.content {
-                *page += by;
-            }
-        }
-        for l in &mut self.links {
-            l.page += by;
-        }
-    }
-
     /// The links recorded on page `page` since it was begun, in their order on it.
     pub fn set_link_objects(&mut self, page: usize, objects: &[(ObjectId, i64)]) {
         for l in self.links.iter_mut().filter(|l| l.page == page) {
@@ -130,17 +99,6 @@ impl Tree {
     /// Closes the current element.
     pub fn close(&mut self) {
         self.open.pop();
-    }
-
-    /// The current element.
-    pub fn current(&self) -> Option<u32> {
-        self.open.last().copied()
-    }
-
-    /// Forgets the elements from `len` on (a layout that was only a probe).
-    pub fn truncate(&mut self, len: usize) {
-        self.nodes.truncate(len);
-        self.open.retain(|&n| (n as usize) < len);
     }
 
     /// Gives `node` its text in logical order when that text runs right to left anywhere.
@@ -172,12 +130,26 @@ impl Tree {
     }
 
     /// Writes the tree: the structure elements and the parent tree, giving the structure
-    /// tree root's object. `pages` are the pages in order, each with the key its
-    /// `/StructParents` names; the link annotations have theirs. Elements that own no content
-    /// and have no child that does are left out. The kids of each element are in the order
-    /// their content is drawn, which is the reading order (front matter first, as its pages
-    /// are).
+    /// tree root's object (a tree that is the whole document).
+    #[cfg(test)]
     pub fn write(&self, w: &mut Writer<'_>, pages: &[(ObjectId, i64)]) -> io::Result<ObjectId> {
+        let mut structure = Structure::new(w);
+        self.write_part(w, pages, &mut structure)?;
+        structure.finish(w)
+    }
+
+    /// Writes this part of the document's tree (the front matter, a chapter) into
+    /// `structure`: its elements, and its pages' entries of the parent tree. `pages` are the
+    /// part's pages in order, each with the key its `/StructParents` names; the link
+    /// annotations have theirs. Elements that own no content and have no child that does
+    /// are left out. The kids of each element are in the order their content is drawn, which
+    /// is the reading order.
+    pub fn write_part(
+        &self,
+        w: &mut Writer<'_>,
+        pages: &[(ObjectId, i64)],
+        structure: &mut Structure,
+    ) -> io::Result<()> {
         let n = self.nodes.len();
         // children of each element, and whether each has content below it
         let mut children: Vec<Vec<u32>> = vec![Vec::new(); n];
@@ -200,8 +172,7 @@ impl Tree {
         }
         let live: Vec<bool> = first.iter().map(Option::is_some).collect();
         top.sort_by_key(|&t| first[t as usize]);
-        let root_id = w.reserve();
-        let document_id = w.reserve();
+        let document_id = structure.document;
         let ids: Vec<Option<ObjectId>> = (0..n).map(|i| live[i].then(|| w.reserve())).collect();
         // each link annotation gets a `Link` element inside the element of its text, with an
         // object reference to the annotation (which names its key in the parent tree)
@@ -304,35 +275,73 @@ impl Tree {
             }
             w.put(id, &Object::Dictionary(dict))?;
         }
+        let tops = top.iter().filter_map(|&t| ids[t as usize]);
+        if structure.front {
+            structure.front_top.extend(tops);
+        } else {
+            structure.top.extend(tops);
+        }
+        for (&(_, key), slots) in pages.iter().zip(&per_page) {
+            let array = Object::Array(
+                slots
+                    .iter()
+                    .map(|s| s.map_or(Object::Null, Object::Reference))
+                    .collect(),
+            );
+            nums.push((key, Object::Reference(w.add(&array)?)));
+        }
+        structure.nums.extend(nums);
+        Ok(())
+    }
+}
+
+/// The document's structure as its parts are written: the top elements, in reading order,
+/// and the parent tree's entries.
+pub struct Structure {
+    root: ObjectId,
+    document: ObjectId,
+    top: Vec<ObjectId>,
+    /// The parts written now come before those written so far (the front matter, written
+    /// after the chapters it lists).
+    pub front: bool,
+    front_top: Vec<ObjectId>,
+    nums: Vec<(i64, Object)>,
+}
+
+impl Structure {
+    /// A structure whose root and document element get their objects now.
+    pub fn new(w: &mut Writer<'_>) -> Structure {
+        Structure {
+            root: w.reserve(),
+            document: w.reserve(),
+            top: Vec::new(),
+            front: false,
+            front_top: Vec::new(),
+            nums: Vec::new(),
+        }
+    }
+
+    /// Writes the document element, the parent tree and the root, giving the root.
+    pub fn finish(mut self, w: &mut Writer<'_>) -> io::Result<ObjectId> {
         let mut document = Dictionary::new();
         document.set("Type", Object::Name(b"StructElem".to_vec()));
         document.set("S", Object::Name(b"Document".to_vec()));
-        document.set("P", Object::Reference(root_id));
+        document.set("P", Object::Reference(self.root));
         document.set(
             "K",
             Object::Array(
-                top.iter()
-                    .filter_map(|&t| ids[t as usize])
+                self.front_top
+                    .into_iter()
+                    .chain(self.top)
                     .map(Object::Reference)
                     .collect(),
             ),
         );
-        w.put(document_id, &Object::Dictionary(document))?;
-        for (&(_, key), slots) in pages.iter().zip(&per_page) {
-            nums.push((
-                key,
-                Object::Array(
-                    slots
-                        .iter()
-                        .map(|s| s.map_or(Object::Null, Object::Reference))
-                        .collect(),
-                ),
-            ));
-        }
-        nums.sort_by_key(|(key, _)| *key);
-        let next_key = nums.last().map_or(0, |(k, _)| k + 1);
-        let mut flat = Vec::with_capacity(nums.len() * 2);
-        for (key, value) in nums {
+        w.put(self.document, &Object::Dictionary(document))?;
+        self.nums.sort_by_key(|(key, _)| *key);
+        let next_key = self.nums.last().map_or(0, |(k, _)| k + 1);
+        let mut flat = Vec::with_capacity(self.nums.len() * 2);
+        for (key, value) in self.nums {
             flat.push(Object::Integer(key));
             flat.push(value);
         }
@@ -341,11 +350,11 @@ impl Tree {
         let parent_tree_id = w.add(&Object::Dictionary(parent_tree))?;
         let mut root = Dictionary::new();
         root.set("Type", Object::Name(b"StructTreeRoot".to_vec()));
-        root.set("K", Object::Reference(document_id));
+        root.set("K", Object::Reference(self.document));
         root.set("ParentTree", Object::Reference(parent_tree_id));
         root.set("ParentTreeNextKey", Object::Integer(next_key));
-        w.put(root_id, &Object::Dictionary(root))?;
-        Ok(root_id)
+        w.put(self.root, &Object::Dictionary(root))?;
+        Ok(self.root)
     }
 }
 
