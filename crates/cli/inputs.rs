@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use postbook_core::rest::{Post, Site, read_rest_json};
+use postbook_core::rest::{Post, ReadOutput, Site, read_rest_json, read_rest_json_from};
 use postbook_core::wxr::{WxrOptions, read_wxr};
 
 use crate::args::show_size;
@@ -75,15 +75,46 @@ pub fn read_all(
             log.detail(&format!("{input}: {} files", files.len()));
             for file in files {
                 let name = file.display().to_string();
-                let bytes = read_input(&file, limits.input)?;
-                read_one(&name, &bytes, wxr, limits, log, &mut posts)?;
+                read_path(&name, &file, wxr, limits, log, &mut posts)?;
             }
         } else {
-            let bytes = read_input(path, limits.input)?;
-            read_one(input, &bytes, wxr, limits, log, &mut posts)?;
+            read_path(input, path, wxr, limits, log, &mut posts)?;
         }
     }
     Ok(posts)
+}
+
+/// Reads an input file: REST JSON as it is read, one post at a time (the file's text is not
+/// kept beside its posts); an export, or JSON that is not well-formed, whole (the error then
+/// says where).
+fn read_path(
+    name: &str,
+    path: &Path,
+    wxr: &WxrOptions,
+    limits: Limits,
+    log: &Log,
+    inputs: &mut Inputs,
+) -> anyhow::Result<()> {
+    let streamed = (|| {
+        let file = std::fs::File::open(path).ok()?;
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || meta.len() > limits.input {
+            return None;
+        }
+        let mut reader = std::io::BufReader::new(file);
+        let head = std::io::BufRead::fill_buf(&mut reader).ok()?;
+        if is_xml(name, head) {
+            return None;
+        }
+        read_rest_json_from(name, reader.take(limits.input))
+    })();
+    match streamed {
+        Some(out) => accept(name, out?, limits, log, inputs),
+        None => {
+            let bytes = read_input(path, limits.input)?;
+            read_one(name, &bytes, wxr, limits, log, inputs)
+        }
+    }
 }
 
 fn read_one(
@@ -99,6 +130,17 @@ fn read_one(
     } else {
         read_rest_json(name, bytes)?
     };
+    accept(name, out, limits, log, inputs)
+}
+
+/// Takes an input's posts, after checking their size.
+fn accept(
+    name: &str,
+    out: ReadOutput,
+    limits: Limits,
+    log: &Log,
+    inputs: &mut Inputs,
+) -> anyhow::Result<()> {
     if let Some(post) = out
         .posts
         .iter()

@@ -1021,6 +1021,77 @@ mod tests {
         );
     }
 }
+/// Gives back the spare capacity of every list and string in `blocks`: the parser grows them
+/// as it goes, and a book of thousands of posts keeps them all until it is written.
+pub fn compact(blocks: &mut Vec<Block>) {
+    fn inlines(list: &mut Vec<Inline>) {
+        list.shrink_to_fit();
+        for inline in list.iter_mut() {
+            match inline {
+                Inline::Text(s) | Inline::Code(s) => s.shrink_to_fit(),
+                Inline::Emph(c)
+                | Inline::Strong(c)
+                | Inline::Strike(c)
+                | Inline::Underline(c)
+                | Inline::Superscript(c)
+                | Inline::Subscript(c) => inlines(c),
+                Inline::Link { content, .. } | Inline::Span { content, .. } => inlines(content),
+                _ => {}
+            }
+        }
+    }
+    blocks.shrink_to_fit();
+    for block in blocks.iter_mut() {
+        match block {
+            Block::Heading { content, .. } | Block::Paragraph(content) | Block::Plain(content) => {
+                inlines(content)
+            }
+            Block::BulletList(items) | Block::OrderedList { items, .. } => {
+                items.shrink_to_fit();
+                items.iter_mut().for_each(compact);
+            }
+            Block::DefinitionList(entries) => {
+                entries.shrink_to_fit();
+                for (term, defs) in entries.iter_mut() {
+                    inlines(term);
+                    defs.iter_mut().for_each(compact);
+                }
+            }
+            Block::Quote { blocks, citation } => {
+                compact(blocks);
+                inlines(citation);
+            }
+            Block::Code { text, .. } => text.shrink_to_fit(),
+            Block::LineBlock(lines) => {
+                lines.shrink_to_fit();
+                lines.iter_mut().for_each(inlines);
+            }
+            Block::Figure { caption, .. } => inlines(caption),
+            Block::Table(table) => {
+                inlines(&mut table.caption);
+                for row in table
+                    .head
+                    .iter_mut()
+                    .chain(table.body.iter_mut())
+                    .chain(table.foot.iter_mut())
+                {
+                    row.shrink_to_fit();
+                    for cell in row.iter_mut() {
+                        compact(&mut cell.blocks);
+                    }
+                }
+            }
+            Block::Footnotes(notes) => {
+                for note in notes.iter_mut() {
+                    compact(&mut note.blocks);
+                }
+            }
+            Block::Div { blocks, .. } | Block::Scoped { blocks, .. } => compact(blocks),
+            Block::Rule | Block::Raw { .. } => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod size {
     /// A book of thousands of posts holds millions of these: large, rare variants (images,

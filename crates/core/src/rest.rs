@@ -48,6 +48,7 @@ impl Post {
                 blocks.push(Block::Footnotes(missing));
             }
         }
+        crate::model::compact(&mut blocks);
         Chapter {
             meta: self.meta.clone(),
             blocks,
@@ -85,7 +86,7 @@ pub fn read_rest_json(file: &str, bytes: &[u8]) -> Result<ReadOutput, ReadError>
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ReadError::Empty { file: file.into() });
     }
-    match read_items(file, bytes) {
+    match read_items(file, serde_json::Deserializer::from_slice(bytes)) {
         Ok(out) => Ok(out),
         Err(Failure::Read(e)) => Err(e),
         // JavaScript tools (not PHP) can write half of a UTF-16 surrogate pair, `"\ud83d"`, which
@@ -96,7 +97,7 @@ pub fn read_rest_json(file: &str, bytes: &[u8]) -> Result<ReadOutput, ReadError>
                 return Err(json_error(file, &e));
             }
             // the mended text has the same length, so a later error keeps its line and column
-            let mut out = match read_items(file, &repaired) {
+            let mut out = match read_items(file, serde_json::Deserializer::from_slice(&repaired)) {
                 Ok(out) => out,
                 Err(Failure::Read(e)) => return Err(e),
                 Err(Failure::Json(e)) => return Err(json_error(file, &e)),
@@ -113,6 +114,27 @@ pub fn read_rest_json(file: &str, bytes: &[u8]) -> Result<ReadOutput, ReadError>
     }
 }
 
+/// Reads REST API JSON from `reader` one post at a time, never holding the whole input: a
+/// file of 10,000 posts needs memory for its posts, not for its text as well. `None` when
+/// the input is not well-formed JSON (or cannot be read): the caller reads it whole with
+/// [`read_rest_json`], which says where it goes wrong, or mends lone surrogates.
+pub fn read_rest_json_from(
+    file: &str,
+    reader: impl std::io::Read,
+) -> Option<Result<ReadOutput, ReadError>> {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
+    let head = reader.fill_buf().ok()?;
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        reader.consume(3);
+    }
+    match read_items(file, serde_json::Deserializer::from_reader(reader)) {
+        Ok(out) => Some(Ok(out)),
+        Err(Failure::Read(e)) => Some(Err(e)),
+        Err(Failure::Json(_)) => None,
+    }
+}
+
 /// Why reading a file's items stopped.
 enum Failure {
     /// The bytes are not JSON.
@@ -124,11 +146,13 @@ enum Failure {
 /// Reads the posts of a REST JSON file. An array is read one item at a time, each item turned
 /// into a [`Post`] before the next is read, so that a file of thousands of posts never holds
 /// more than one post's JSON tree.
-fn read_items(file: &str, bytes: &[u8]) -> Result<ReadOutput, Failure> {
+fn read_items<'de, R: serde_json::de::Read<'de>>(
+    file: &str,
+    mut de: serde_json::Deserializer<R>,
+) -> Result<ReadOutput, Failure> {
     use serde::Deserializer as _;
     let mut out = ReadOutput::default();
     let mut failure = None;
-    let mut de = serde_json::Deserializer::from_slice(bytes);
     let top = de.deserialize_any(Items {
         file,
         out: &mut out,

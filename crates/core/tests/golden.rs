@@ -167,3 +167,52 @@ fn sample_metadata() {
         "are-north-koreans-fighting-in-ukraine-heres-what-we-know"
     );
 }
+
+/// Reading from a stream gives what reading the whole file gives; input that is not
+/// well-formed JSON is left to the whole-file reader (which says where it goes wrong), and
+/// JSON that is not posts is the same error either way.
+#[test]
+fn streamed_reading_matches_whole_file_reading() {
+    use postbook_core::read_rest_json_from;
+    let mut files = Vec::new();
+    json_files(&fixtures().join("rest"), &mut files);
+    assert!(files.len() >= 5, "fixtures found: {}", files.len());
+    for path in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+    {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).expect("read");
+        let whole = read_rest_json(&name, &bytes);
+        let streamed = read_rest_json_from(&name, bytes.as_slice());
+        match (whole, streamed) {
+            (Ok(a), Some(Ok(b))) => {
+                assert_eq!(a.posts, b.posts, "{name}");
+                assert_eq!(a.warnings, b.warnings, "{name}");
+            }
+            (Err(a), Some(Err(b))) => assert_eq!(a.to_string(), b.to_string(), "{name}"),
+            // only input that is not well-formed is left to the whole-file reader
+            (Err(_), None) => {}
+            (a, b) => panic!(
+                "{name}: whole {:?}, streamed {:?}",
+                a.is_ok(),
+                b.map(|r| r.is_ok())
+            ),
+        }
+    }
+    let bad = fixtures().join("bad");
+    for (name, streams) in [
+        ("truncated.json", false),
+        ("trailing-comma.json", false),
+        ("binary.json", false),
+        ("users.json", true),
+    ] {
+        let bytes = std::fs::read(bad.join(name)).expect("read");
+        let streamed = read_rest_json_from(name, bytes.as_slice());
+        assert_eq!(streamed.is_some(), streams, "{name}");
+        if let Some(result) = streamed {
+            let whole = read_rest_json(name, &bytes).expect_err(name).to_string();
+            assert_eq!(result.expect_err(name).to_string(), whole, "{name}");
+        }
+    }
+}
