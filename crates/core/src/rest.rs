@@ -115,23 +115,160 @@ pub fn read_rest_json(file: &str, bytes: &[u8]) -> Result<ReadOutput, ReadError>
 }
 
 /// Reads REST API JSON from `reader` one post at a time, never holding the whole input: a
-/// file of 10,000 posts needs memory for its posts, not for its text as well. `None` when
-/// the input is not well-formed JSON (or cannot be read): the caller reads it whole with
-/// [`read_rest_json`], which says where it goes wrong, or mends lone surrogates.
+/// file of 10,000 posts needs memory for its posts, not for its text as well. An array is cut
+/// into its items as the bytes come (strings, escapes and nesting followed), each item read
+/// as the whole-file reader reads it. `None` for anything else, and when the input is not
+/// well-formed JSON, cannot be read, or holds something that is not a post: the caller then
+/// reads it whole with [`read_rest_json`], which says where it goes wrong.
 pub fn read_rest_json_from(
     file: &str,
     reader: impl std::io::Read,
 ) -> Option<Result<ReadOutput, ReadError>> {
-    use std::io::BufRead;
-    let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
-    let head = reader.fill_buf().ok()?;
-    if head.starts_with(b"\xEF\xBB\xBF") {
-        reader.consume(3);
+    let mut input = Chunks {
+        reader,
+        buf: Vec::with_capacity(Chunks::<&[u8]>::SIZE),
+        pos: 0,
+        eof: false,
+    };
+    let mut out = ReadOutput::default();
+    // the opening bracket, after a byte-order mark and whitespace
+    while input.buf.len() < 3 && input.more(0)? {}
+    if input.buf.starts_with(b"\xEF\xBB\xBF") {
+        input.pos += 3;
     }
-    match read_items(file, serde_json::Deserializer::from_reader(reader)) {
-        Ok(out) => Some(Ok(out)),
-        Err(Failure::Read(e)) => Some(Err(e)),
-        Err(Failure::Json(_)) => None,
+    if !input.skip_space(input.pos)? || input.buf[input.pos] != b'[' {
+        return None;
+    }
+    input.pos += 1;
+    let mut index = 0usize;
+    loop {
+        if !input.skip_space(input.pos)? {
+            return None;
+        }
+        if input.buf[input.pos] == b']' && index == 0 {
+            input.pos += 1;
+            break;
+        }
+        let len = input.item_len()?;
+        let item: Value = serde_json::from_slice(&input.buf[input.pos - len..input.pos]).ok()?;
+        if index == 0 {
+            out.site = site_of(&item);
+        }
+        match item {
+            Value::Object(obj) if is_post(&obj) => read_post(file, obj, &mut out).ok()?,
+            _ => return None,
+        }
+        index += 1;
+        let closing = input.buf[input.pos] == b']';
+        input.pos += 1;
+        if closing {
+            break;
+        }
+    }
+    // nothing but whitespace after the array
+    if input.skip_space(input.pos)? {
+        return None;
+    }
+    if out.posts.is_empty() && out.warnings.is_empty() {
+        out.warnings
+            .push(format!("{file}: the array holds no posts"));
+    }
+    Some(Ok(out))
+}
+
+/// An input read a chunk at a time; the bytes before the item being read are let go.
+struct Chunks<R> {
+    reader: R,
+    buf: Vec<u8>,
+    pos: usize,
+    eof: bool,
+}
+
+impl<R: std::io::Read> Chunks<R> {
+    const SIZE: usize = 1 << 20;
+
+    /// Reads more, keeping the bytes from `keep` on (they move to the buffer's start; `pos`
+    /// moves with them). `Some(false)` at the end of the input, `None` when it cannot be read.
+    fn more(&mut self, keep: usize) -> Option<bool> {
+        if self.eof {
+            return Some(false);
+        }
+        self.buf.drain(..keep);
+        self.pos -= keep;
+        let len = self.buf.len();
+        self.buf.resize(len + Self::SIZE.max(len), 0);
+        let n = loop {
+            match self.reader.read(&mut self.buf[len..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return None,
+            }
+        };
+        self.buf.truncate(len + n);
+        self.eof = n == 0;
+        Some(n > 0)
+    }
+
+    /// Moves past whitespace; `Some(false)` when the input ends first. Bytes before `keep`
+    /// may be let go.
+    fn skip_space(&mut self, keep: usize) -> Option<bool> {
+        let mut keep = keep.min(self.pos);
+        loop {
+            while self.pos < self.buf.len() && self.buf[self.pos].is_ascii_whitespace() {
+                self.pos += 1;
+            }
+            if self.pos < self.buf.len() {
+                return Some(true);
+            }
+            if !self.more(keep)? {
+                return Some(false);
+            }
+            keep = self.pos;
+        }
+    }
+
+    /// Finds the end of the array item that starts at `pos`: the comma or bracket after it,
+    /// outside strings and nested values, where `pos` is left. Gives the item's length: it
+    /// is `buf[pos - len..pos]`.
+    fn item_len(&mut self) -> Option<usize> {
+        let mut first = self.pos;
+        let (mut depth, mut in_string) = (0usize, false);
+        loop {
+            while self.pos < self.buf.len() {
+                let b = self.buf[self.pos];
+                if in_string {
+                    match memchr::memchr2(b'"', b'\\', &self.buf[self.pos..]) {
+                        Some(k) => {
+                            self.pos += k;
+                            if self.buf[self.pos] == b'\\' {
+                                if self.pos + 1 >= self.buf.len() {
+                                    break;
+                                }
+                                self.pos += 2;
+                                continue;
+                            }
+                            in_string = false;
+                            self.pos += 1;
+                        }
+                        None => self.pos = self.buf.len(),
+                    }
+                    continue;
+                }
+                match b {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' if depth > 0 => depth -= 1,
+                    b',' | b']' if depth == 0 => return Some(self.pos - first),
+                    _ => {}
+                }
+                self.pos += 1;
+            }
+            if !self.more(first)? {
+                return None;
+            }
+            // the item moved to the buffer's start
+            first = 0;
+        }
     }
 }
 
