@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use postbook_core::rest::{Post, ReadOutput, Site, read_rest_json, read_rest_json_from};
+use postbook_core::rest::{Post, ReadOutput, Site, read_rest_json, read_rest_json_each};
 use postbook_core::wxr::{WxrOptions, read_wxr};
 
 use crate::args::show_size;
@@ -95,7 +95,8 @@ fn read_path(
     log: &Log,
     inputs: &mut Inputs,
 ) -> anyhow::Result<()> {
-    let streamed = (|| {
+    // each post's body is parsed on the pool's threads while the next posts are read
+    let streamed = rayon::in_place_scope(|scope| {
         let file = std::fs::File::open(path).ok()?;
         let meta = file.metadata().ok()?;
         if !meta.is_file() || meta.len() > limits.input {
@@ -106,8 +107,14 @@ fn read_path(
         if is_xml(name, head) {
             return None;
         }
-        read_rest_json_from(name, reader.take(limits.input))
-    })();
+        read_rest_json_each(name, reader.take(limits.input), &mut |post| {
+            // a post over the limit is left whole, for the error that says so
+            if post.content.len() as u64 <= limits.post {
+                let parse = post.parse_ahead();
+                scope.spawn(move |_| parse());
+            }
+        })
+    });
     match streamed {
         Some(out) => accept(name, out?, limits, log, inputs),
         None => {

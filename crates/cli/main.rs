@@ -292,7 +292,7 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
     sort_posts(&mut posts, options.order);
     // each post's HTML is parsed on its own, in parallel, and dropped once parsed; the order
     // stays the posts'
-    let chapters: Vec<_> = posts.into_par_iter().map(|p| p.to_chapter()).collect();
+    let chapters: Vec<_> = posts.into_par_iter().map(|p| p.into_chapter()).collect();
     log.detail(&format!(
         "read {found} posts, {} in the book",
         chapters.len()

@@ -18,7 +18,7 @@ pub use book::{BookOptions, Order, assemble};
 pub use error::{ExportError, ReadError};
 pub use exporter::Exporter;
 pub use model::{Block, Book, BookMeta, Chapter, DateTime, Inline, PostMeta};
-pub use rest::{Post, ReadOutput, Site, read_rest_json, read_rest_json_from};
+pub use rest::{Post, ReadOutput, Site, read_rest_json, read_rest_json_each, read_rest_json_from};
 pub use wxr::{WxrOptions, read_wxr};
 
 /// Runs `f`, failing the test when it takes `secs` seconds or more: the tests of hostile input

@@ -24,19 +24,67 @@ pub struct Post {
     pub content: String,
     /// `meta.footnotes`: notes as `(id, HTML)`, used when the body lacks its footnotes list.
     pub footnotes: Vec<(String, String)>,
+    /// The body, parsed ahead (while the rest of the input is read), once it is: then
+    /// `content` is empty.
+    pub parsed: Option<Parsed>,
 }
 
+/// A post's body being parsed ahead, on another thread.
+pub type Parsed = std::sync::Arc<std::sync::OnceLock<Vec<Block>>>;
+
 impl Post {
-    /// Parses the body into the model.
+    /// Parses the body into the model (or takes the body parsed ahead).
     pub fn to_chapter(&self) -> Chapter {
-        let mut blocks = html_to_blocks(&self.content);
-        if !self.footnotes.is_empty() {
+        let blocks = match self.parsed.as_ref().and_then(|p| p.get()) {
+            Some(blocks) => blocks.clone(),
+            None => parse_body(&self.content, &self.footnotes),
+        };
+        Chapter {
+            meta: self.meta.clone(),
+            blocks,
+        }
+    }
+
+    /// The chapter, taking the body parsed ahead without a copy.
+    pub fn into_chapter(mut self) -> Chapter {
+        if let Some(ahead) = self.parsed.take() {
+            let blocks = match std::sync::Arc::try_unwrap(ahead) {
+                Ok(cell) => cell.into_inner(),
+                Err(shared) => shared.get().cloned(),
+            };
+            if let Some(blocks) = blocks {
+                return Chapter {
+                    meta: self.meta,
+                    blocks,
+                };
+            }
+        }
+        self.to_chapter()
+    }
+
+    /// Starts parsing the body ahead: gives the work to do (on any thread) and leaves the
+    /// post to wait for it.
+    pub fn parse_ahead(&mut self) -> impl FnOnce() + Send + 'static {
+        let html = std::mem::take(&mut self.content);
+        let notes = self.footnotes.clone();
+        let cell: Parsed = Default::default();
+        self.parsed = Some(cell.clone());
+        move || {
+            let _ = cell.set(parse_body(&html, &notes));
+        }
+    }
+}
+
+/// A post's body in the model, with the notes `meta.footnotes` holds that it lacks.
+pub fn parse_body(content: &str, footnotes: &[(String, String)]) -> Vec<Block> {
+    let mut blocks = html_to_blocks(content);
+    {
+        if !footnotes.is_empty() {
             let mut refs = Vec::new();
             collect_footnote_refs(&blocks, &mut refs);
             let mut defined = Vec::new();
             collect_footnote_defs(&blocks, &mut defined);
-            let missing: Vec<Footnote> = self
-                .footnotes
+            let missing: Vec<Footnote> = footnotes
                 .iter()
                 .filter(|(id, _)| refs.contains(id) && !defined.contains(id))
                 .map(|(id, html)| Footnote {
@@ -48,12 +96,9 @@ impl Post {
                 blocks.push(Block::Footnotes(missing));
             }
         }
-        crate::model::compact(&mut blocks);
-        Chapter {
-            meta: self.meta.clone(),
-            blocks,
-        }
     }
+    crate::model::compact(&mut blocks);
+    blocks
 }
 
 /// Posts read from one input, with the warnings met on the way.
@@ -124,6 +169,16 @@ pub fn read_rest_json_from(
     file: &str,
     reader: impl std::io::Read,
 ) -> Option<Result<ReadOutput, ReadError>> {
+    read_rest_json_each(file, reader, &mut |_| {})
+}
+
+/// [`read_rest_json_from`], calling `each` with every post as soon as it is read (to start
+/// parsing it, say).
+pub fn read_rest_json_each(
+    file: &str,
+    reader: impl std::io::Read,
+    each: &mut dyn FnMut(&mut Post),
+) -> Option<Result<ReadOutput, ReadError>> {
     let mut input = Chunks {
         reader,
         buf: Vec::with_capacity(Chunks::<&[u8]>::SIZE),
@@ -154,9 +209,15 @@ pub fn read_rest_json_from(
         if index == 0 {
             out.site = site_of(&item);
         }
+        let before = out.posts.len();
         match item {
             Value::Object(obj) if is_post(&obj) => read_post(file, obj, &mut out).ok()?,
             _ => return None,
+        }
+        if out.posts.len() > before {
+            if let Some(post) = out.posts.last_mut() {
+                each(post);
+            }
         }
         index += 1;
         let closing = input.buf[input.pos] == b']';
@@ -698,6 +759,7 @@ fn read_post(file: &str, obj: Map<String, Value>, out: &mut ReadOutput) -> Resul
         },
         content,
         footnotes,
+        parsed: None,
     });
     Ok(())
 }

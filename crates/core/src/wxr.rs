@@ -391,6 +391,7 @@ fn to_post(
         },
         content: display(&it.content, &context),
         footnotes,
+        parsed: None,
     }
 }
 

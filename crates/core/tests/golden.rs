@@ -271,3 +271,21 @@ fn streamed_reading_survives_any_cut() {
         read_rest_json("e", b" [ ] ").expect("whole").warnings
     );
 }
+
+/// A body parsed ahead, on another thread, gives the chapter parsing it later gives.
+#[test]
+fn parsing_ahead_gives_the_same_chapter() {
+    let path = fixtures().join("rest/samples/gutenberg-posts.json");
+    let bytes = std::fs::read(&path).expect("read");
+    let posts = read_rest_json("g", &bytes).expect("posts").posts;
+    assert!(posts.len() > 30);
+    for post in posts {
+        let later = post.to_chapter();
+        let mut ahead = post.clone();
+        let parse = ahead.parse_ahead();
+        assert!(ahead.content.is_empty(), "the HTML goes with the work");
+        std::thread::spawn(parse).join().expect("parsed");
+        assert!(ahead.to_chapter() == later, "{}", later.meta.id);
+        assert!(ahead.into_chapter() == later, "{}", later.meta.id);
+    }
+}
