@@ -23,6 +23,42 @@ pub enum Command {
     Fetch(Box<FetchArgs>),
     /// List the output formats with their file extensions.
     Formats,
+    /// Print a shell completion script (e.g. `postbook completions bash > /etc/bash_completion.d/postbook`).
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page, in roff (`postbook man | man -l -`).
+    Man,
+}
+
+/// `--format`: a comma-separated list of format names, which completions offer one by one.
+#[derive(Debug, Clone, Copy)]
+pub struct FormatList;
+
+impl clap::builder::TypedValueParser for FormatList {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        // the names are checked against the exporters where the list is used
+        Ok(value.to_string_lossy().into_owned())
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            ["txt", "epub", "pdf", "all"]
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
 }
 
 /// `postbook fetch`.
@@ -118,7 +154,7 @@ pub struct ConvertArgs {
 
     /// Output formats, comma-separated, or `all` (see `postbook formats`). Without it, the
     /// format comes from --output's extension.
-    #[arg(short, long, value_name = "LIST")]
+    #[arg(short, long, value_name = "LIST", value_parser = FormatList)]
     pub format: Option<String>,
 
     /// Where to write: a file when there is one format and one book, otherwise a folder

@@ -153,6 +153,8 @@ fn main() -> ExitCode {
         Command::Convert(args) => convert(&args),
         Command::Fetch(args) => fetch(&args),
         Command::Formats => formats(),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -184,6 +186,49 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// A completion script for `shell`, from the argument definitions.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut out = std::io::stdout().lock();
+    clap_complete::generate(shell, &mut cmd, "postbook", &mut out);
+    out.flush()?;
+    Ok(())
+}
+
+/// The manual page, in roff, from the argument definitions: `postbook(1)`, then the
+/// synopsis and options of each subcommand in a section of its own.
+fn man() -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let mut page = Vec::new();
+    clap_mangen::Man::new(cmd.clone()).render(&mut page)?;
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let title = format!("postbook {}", sub.get_name()).to_uppercase();
+        let man = clap_mangen::Man::new(sub.clone());
+        for (section, render) in [
+            (
+                "SYNOPSIS",
+                clap_mangen::Man::render_synopsis_section as fn(&_, &mut dyn Write) -> _,
+            ),
+            ("OPTIONS", clap_mangen::Man::render_options_section),
+        ] {
+            let mut part = Vec::new();
+            render(&man, &mut part)?;
+            let part = String::from_utf8_lossy(&part).replacen(
+                &format!(".SH {section}"),
+                &format!(".SH \"{title}: {section}\""),
+                1,
+            );
+            page.extend_from_slice(part.as_bytes());
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(&page)?;
+    out.flush()?;
+    Ok(())
 }
 
 fn formats() -> anyhow::Result<()> {

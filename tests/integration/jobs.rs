@@ -54,3 +54,55 @@ fn outputs_are_the_same_for_any_number_of_threads() {
         assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
     }
 }
+
+/// Every fixture on its own (a single post has no front matter, an export is read another
+/// way): `--jobs 1` and `--jobs 4` give the same bytes in every format.
+#[test]
+fn every_fixture_is_the_same_with_one_thread_and_four() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut inputs = Vec::new();
+    for sub in ["rest/elements", "rest/scripts", "rest/samples", "wxr"] {
+        let mut files: Vec<_> = std::fs::read_dir(fixtures().join(sub))
+            .expect("fixtures")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "xml"))
+            .collect();
+        files.sort();
+        inputs.extend(files);
+    }
+    assert!(inputs.len() >= 10, "{} fixtures", inputs.len());
+    let media = fixtures().join("media");
+    for input in &inputs {
+        let name = input.file_name().and_then(|n| n.to_str()).expect("name");
+        for format in ["txt", "epub", "pdf"] {
+            let mut outputs = Vec::new();
+            for jobs in ["1", "4"] {
+                let path = dir.path().join(format!("{name}-{jobs}.{format}"));
+                let out = run(&[
+                    "convert",
+                    input.to_str().expect("utf-8"),
+                    "-f",
+                    format,
+                    "-j",
+                    jobs,
+                    "--media",
+                    media.to_str().expect("utf-8"),
+                    "-q",
+                    "-o",
+                    path.to_str().expect("utf-8"),
+                ]);
+                assert!(
+                    out.status.success(),
+                    "{name} {format} -j {jobs}: {}",
+                    stderr(&out)
+                );
+                outputs.push(std::fs::read(&path).expect("output"));
+            }
+            assert!(outputs[0].len() > 100, "{name} {format}");
+            assert!(
+                outputs[0] == outputs[1],
+                "{name} {format}: -j 4 gave other bytes than -j 1"
+            );
+        }
+    }
+}

@@ -9,6 +9,7 @@ mod epub;
 mod hardening;
 mod jobs;
 mod live;
+mod manual;
 mod outputs;
 mod pdf;
 mod scripts;
