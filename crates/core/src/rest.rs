@@ -181,14 +181,15 @@ pub fn read_rest_json_each(
 ) -> Option<Result<ReadOutput, ReadError>> {
     let mut input = Chunks {
         reader,
-        buf: Vec::with_capacity(Chunks::<&[u8]>::SIZE),
+        buf: vec![0; Chunks::<&[u8]>::SIZE],
+        end: 0,
         pos: 0,
         eof: false,
     };
     let mut out = ReadOutput::default();
     // the opening bracket, after a byte-order mark and whitespace
-    while input.buf.len() < 3 && input.more(0)? {}
-    if input.buf.starts_with(b"\xEF\xBB\xBF") {
+    while input.end < 3 && input.more(0)? {}
+    if input.buf[..input.end].starts_with(b"\xEF\xBB\xBF") {
         input.pos += 3;
     }
     if !input.skip_space(input.pos)? || input.buf[input.pos] != b'[' {
@@ -240,7 +241,9 @@ pub fn read_rest_json_each(
 /// An input read a chunk at a time; the bytes before the item being read are let go.
 struct Chunks<R> {
     reader: R,
+    /// The bytes read, up to `end`; the rest is room for more.
     buf: Vec<u8>,
+    end: usize,
     pos: usize,
     eof: bool,
 }
@@ -254,18 +257,24 @@ impl<R: std::io::Read> Chunks<R> {
         if self.eof {
             return Some(false);
         }
-        self.buf.drain(..keep);
-        self.pos -= keep;
-        let len = self.buf.len();
-        self.buf.resize(len + Self::SIZE.max(len), 0);
+        if keep > 0 {
+            self.buf.copy_within(keep..self.end, 0);
+            self.end -= keep;
+            self.pos -= keep;
+        }
+        if self.end == self.buf.len() {
+            // an item longer than the buffer: room for twice as much
+            let room = (2 * self.buf.len()).max(Self::SIZE);
+            self.buf.resize(room, 0);
+        }
         let n = loop {
-            match self.reader.read(&mut self.buf[len..]) {
+            match self.reader.read(&mut self.buf[self.end..]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(_) => return None,
             }
         };
-        self.buf.truncate(len + n);
+        self.end += n;
         self.eof = n == 0;
         Some(n > 0)
     }
@@ -275,10 +284,10 @@ impl<R: std::io::Read> Chunks<R> {
     fn skip_space(&mut self, keep: usize) -> Option<bool> {
         let mut keep = keep.min(self.pos);
         loop {
-            while self.pos < self.buf.len() && self.buf[self.pos].is_ascii_whitespace() {
+            while self.pos < self.end && self.buf[self.pos].is_ascii_whitespace() {
                 self.pos += 1;
             }
-            if self.pos < self.buf.len() {
+            if self.pos < self.end {
                 return Some(true);
             }
             if !self.more(keep)? {
@@ -295,14 +304,14 @@ impl<R: std::io::Read> Chunks<R> {
         let mut first = self.pos;
         let (mut depth, mut in_string) = (0usize, false);
         loop {
-            while self.pos < self.buf.len() {
+            while self.pos < self.end {
                 let b = self.buf[self.pos];
                 if in_string {
-                    match memchr::memchr2(b'"', b'\\', &self.buf[self.pos..]) {
+                    match memchr::memchr2(b'"', b'\\', &self.buf[self.pos..self.end]) {
                         Some(k) => {
                             self.pos += k;
                             if self.buf[self.pos] == b'\\' {
-                                if self.pos + 1 >= self.buf.len() {
+                                if self.pos + 1 >= self.end {
                                     break;
                                 }
                                 self.pos += 2;
@@ -311,7 +320,7 @@ impl<R: std::io::Read> Chunks<R> {
                             in_string = false;
                             self.pos += 1;
                         }
-                        None => self.pos = self.buf.len(),
+                        None => self.pos = self.end,
                     }
                     continue;
                 }

@@ -1,8 +1,9 @@
-//! The PDF exporter: a small typesetter on printpdf. The bundled DejaVu family (subset to the
-//! glyphs used), greedy line breaking with hyphenation and justification, pages with a title
-//! page, a contents page with page numbers and links, running headers and page numbers, images,
-//! tables with repeated headers, clickable links, and a nested outline. The same book gives
-//! the same bytes.
+//! The PDF exporter: a small typesetter. The bundled fonts (subset to the glyphs used), a text
+//! engine (shaping, bidi, total-fit line breaking with hyphenation), pages with a title page,
+//! a contents page with page numbers and links, running headers and page numbers, images,
+//! tables with repeated headers, clickable links, a structure tree and a nested outline. The
+//! file is written as it is made, chapters laid out on every thread (`writer`, `emit`); the
+//! same book gives the same bytes whatever the number of threads.
 
 mod emit;
 mod fonts;
