@@ -7,8 +7,9 @@
 
 use std::io;
 
-use lopdf::{Dictionary, Object, ObjectId, StringFormat};
+use lopdf::{Dictionary, Object, ObjectId};
 
+use crate::emit::text_string;
 use crate::writer::Writer;
 
 /// One structure element.
@@ -356,15 +357,6 @@ impl Structure {
         w.put(self.root, &Object::Dictionary(root))?;
         Ok(self.root)
     }
-}
-
-/// A PDF text string: UTF-16BE with its byte-order mark.
-fn text_string(s: &str) -> Object {
-    let mut data = vec![0xFE, 0xFF];
-    for u in s.encode_utf16() {
-        data.extend_from_slice(&u.to_be_bytes());
-    }
-    Object::String(data, StringFormat::Hexadecimal)
 }
 
 #[cfg(test)]
