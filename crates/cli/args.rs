@@ -88,36 +88,46 @@ pub struct FetchArgs {
     pub verbose: bool,
 }
 
-/// What to fetch from a live site (for `fetch`, and `convert URL`).
+/// Which posts: filters for every input (sent to a live site's API, applied to files and
+/// exports after reading, with the same meaning), and how to fetch from a live site.
 #[derive(Debug, Args, Clone)]
 pub struct SiteArgs {
-    /// Live sites: only posts in these categories (slugs or names, comma-separated).
+    /// Only posts in any of these categories (slugs or names, comma-separated).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub category: Vec<String>,
 
-    /// Live sites: only posts with these tags (slugs or names, comma-separated).
+    /// Only posts with any of these tags (slugs or names, comma-separated).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub tag: Vec<String>,
 
-    /// Live sites: only posts published after this date (YYYY-MM-DD).
+    /// Only posts by any of these authors (names or slugs, comma-separated). --author is the
+    /// book's author.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub post_author: Vec<String>,
+
+    /// Only posts published after this date (YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS), in the
+    /// site's time; a day means its start, so the day itself is kept.
     #[arg(long, value_name = "DATE")]
     pub after: Option<String>,
 
-    /// Live sites: only posts published before this date (YYYY-MM-DD).
+    /// Only posts published before this date (YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS), in the
+    /// site's time; a day means its start, so the day itself is left out.
     #[arg(long, value_name = "DATE")]
     pub before: Option<String>,
 
-    /// Live sites: only posts matching this search.
+    /// Only posts with all these words in the title, excerpt or text, as WordPress searches
+    /// ("a phrase" in quotes is one word; -word leaves out posts with it).
     #[arg(long, value_name = "WORDS")]
     pub search: Option<String>,
 
-    /// Live sites: at most this many posts (the newest).
+    /// At most this many posts: the newest of those the other filters keep.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
 
-    /// Live sites: what to fetch.
-    #[arg(long = "type", value_enum, default_value_t = TypeArg::Posts)]
-    pub kind: TypeArg,
+    /// Posts, pages or both. Default: for a live site, posts; for files and exports,
+    /// whatever they hold.
+    #[arg(long = "type", value_enum)]
+    pub kind: Option<TypeArg>,
 
     /// Live sites: keep fetched posts (and images) in this folder; the next run asks the site
     /// only for what changed.
@@ -173,6 +183,11 @@ pub struct ConvertArgs {
     /// Write one book per post instead of one book of all posts.
     #[arg(long)]
     pub split: bool,
+
+    /// Write nothing: print the posts the book would hold, in its order, one a line (id,
+    /// date in the site's time, type, title, tab-separated), to try filters out.
+    #[arg(long)]
+    pub list: bool,
 
     /// The book's title (default: the post's title, or the site's name).
     #[arg(long)]

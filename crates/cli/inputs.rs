@@ -27,6 +27,9 @@ pub struct Limits {
     pub input: u64,
     /// Bytes of one post's HTML.
     pub post: u64,
+    /// Keep each post's HTML as the input has it beside the model ([`Post::stored`]), for
+    /// `--search`.
+    pub keep_stored: bool,
 }
 
 /// Reads every input in order; the first bad one is an error that names it.
@@ -110,6 +113,9 @@ fn read_path(
         read_rest_json_each(name, reader.take(limits.input), &mut |post| {
             // a post over the limit is left whole, for the error that says so
             if post.content.len() as u64 <= limits.post {
+                if limits.keep_stored {
+                    post.stored = post.content.clone();
+                }
                 let parse = post.parse_ahead();
                 scope.spawn(move |_| parse());
             }
@@ -135,7 +141,13 @@ fn read_one(
     let out = if is_xml(name, bytes) {
         read_wxr(name, bytes, wxr)?
     } else {
-        read_rest_json(name, bytes)?
+        let mut out = read_rest_json(name, bytes)?;
+        if limits.keep_stored {
+            for post in &mut out.posts {
+                post.stored = post.content.clone();
+            }
+        }
+        out
     };
     accept(name, out, limits, log, inputs)
 }

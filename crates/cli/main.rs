@@ -257,6 +257,93 @@ fn check_site_args(site: &args::SiteArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--list`: the chapters, one a line.
+fn list(chapters: &[postbook_core::Chapter]) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for c in chapters {
+        let date = c
+            .meta
+            .local_date
+            .or(c.meta.date)
+            .map_or_else(String::new, |d| {
+                format!(
+                    "{} {:02}:{:02}:{:02}",
+                    d.date_iso(),
+                    d.hour,
+                    d.minute,
+                    d.second
+                )
+            });
+        let title = c.meta.title_text().replace(['\t', '\n'], " ");
+        writeln!(out, "{}\t{date}\t{}\t{title}", c.meta.id, c.meta.kind)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The filters the arguments ask for.
+fn filter(site: &args::SiteArgs) -> anyhow::Result<postbook_core::Filter> {
+    let date = |value: &Option<String>| value.as_deref().and_then(postbook_core::DateTime::parse);
+    let list = |values: &[String]| -> Vec<String> {
+        values
+            .iter()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    check_site_args(site)?;
+    Ok(postbook_core::Filter {
+        categories: list(&site.category),
+        tags: list(&site.tag),
+        authors: list(&site.post_author),
+        after: date(&site.after),
+        before: date(&site.before),
+        search: site.search.clone().filter(|s| !s.trim().is_empty()),
+        kinds: match site.kind {
+            None | Some(args::TypeArg::All) => Vec::new(),
+            Some(args::TypeArg::Posts) => vec!["post".into()],
+            Some(args::TypeArg::Pages) => vec!["page".into()],
+        },
+        limit: site.limit,
+    })
+}
+
+/// Keeps the chapters the filter passes, in order. Posts from a live site were chosen by the
+/// site itself, with the same filters; they are not searched again (WordPress searches the
+/// stored HTML, which can hold words the text does not), but the rest holds for them too, and
+/// the limit counts every input's posts together.
+fn apply_filter(
+    filter: &postbook_core::Filter,
+    chapters: Vec<(bool, String, postbook_core::Chapter)>,
+) -> Vec<postbook_core::Chapter> {
+    if filter.is_empty() {
+        return chapters.into_iter().map(|(_, _, c)| c).collect();
+    }
+    let fetched = postbook_core::Filter {
+        search: None,
+        ..filter.clone()
+    };
+    let mut kept: Vec<postbook_core::Chapter> = chapters
+        .into_par_iter()
+        .filter(|(from_site, stored, c)| {
+            let f = if *from_site { &fetched } else { filter };
+            // WordPress searches the HTML it stores: the input's HTML, where it was kept
+            f.matches(&c.meta, &|| {
+                if stored.is_empty() {
+                    postbook_core::filter::searchable(&c.blocks)
+                } else {
+                    postbook_core::filter::decode_references(stored)
+                }
+            })
+        })
+        .map(|(_, _, c)| c)
+        .collect();
+    if let Some(limit) = filter.limit {
+        postbook_core::filter::keep_newest(&mut kept, limit, |c| &c.meta);
+    }
+    kept
+}
+
 fn fetch(args: &FetchArgs) -> anyhow::Result<()> {
     let log = Log {
         quiet: args.quiet,
@@ -283,7 +370,11 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
         verbose: args.verbose,
     };
     let exporters = exporters(args)?;
-    let chosen = output::choose_formats(args, &exporters)?;
+    let chosen = if args.list {
+        Vec::new()
+    } else {
+        output::choose_formats(args, &exporters)?
+    };
     if let Some(jobs) = args.jobs {
         // the first pool wins; a run sets it once, before any parallel work
         let _ = rayon::ThreadPoolBuilder::new()
@@ -291,7 +382,9 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
             .build_global();
     }
 
+    let filter = filter(&args.site)?;
     let wxr = postbook_core::WxrOptions {
+        keep_stored: filter.search.is_some(),
         statuses: args
             .status
             .split(',')
@@ -299,21 +392,15 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
             .filter(|s| !s.is_empty())
             .collect(),
     };
-    check_site_args(&args.site)?;
-    let site = &args.site;
-    let site_only = !site.category.is_empty()
-        || !site.tag.is_empty()
-        || site.after.is_some()
-        || site.before.is_some()
-        || site.search.is_some()
-        || site.limit.is_some()
-        || site.cache.is_some();
-    if site_only && !args.inputs.iter().any(|i| site::is_url(i)) {
-        log.warn("--category, --tag, --after, --before, --search, --limit and --cache apply to live sites (an http:// or https:// input); they are ignored for files");
+    if args.site.cache.is_some() && !args.inputs.iter().any(|i| site::is_url(i)) {
+        log.warn(
+            "--cache applies to live sites (an http:// or https:// input); it is ignored for files",
+        );
     }
     let limits = inputs::Limits {
         input: args.max_input_size,
         post: args.max_post_size,
+        keep_stored: filter.search.is_some(),
     };
     let read = inputs::read_all(&args.inputs, &wxr, &args.site, limits, &log)?;
     let found = read.posts.len();
@@ -337,11 +424,28 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
     sort_posts(&mut posts, options.order);
     // each post's HTML is parsed on its own, in parallel, and dropped once parsed; the order
     // stays the posts'
-    let chapters: Vec<_> = posts.into_par_iter().map(|p| p.into_chapter()).collect();
+    let chapters: Vec<_> = posts
+        .into_par_iter()
+        .map(|mut p| {
+            let stored = std::mem::take(&mut p.stored);
+            (site::is_url(&p.source), stored, p.into_chapter())
+        })
+        .collect();
+    let before_filters = chapters.len();
+    let chapters = apply_filter(&filter, chapters);
+    if chapters.is_empty() {
+        anyhow::bail!(
+            "none of the {before_filters} posts read from {} passes the filters (--category, --tag, --post-author, --after, --before, --search, --type)",
+            args.inputs.join(", ")
+        );
+    }
     log.detail(&format!(
         "read {found} posts, {} in the book",
         chapters.len()
     ));
+    if args.list {
+        return list(&chapters);
+    }
 
     let mut full = assemble(chapters, &options);
     if chosen.iter().any(|&i| exporters[i].embeds_images()) {

@@ -29,13 +29,14 @@ pub fn is_url(input: &str) -> bool {
 /// Fetches what `args` asks for from the site at `url`, each post tagged with the site.
 pub fn fetch(url: &str, args: &SiteArgs, quiet: bool, log: &Log) -> anyhow::Result<Fetched> {
     let query = SiteQuery {
-        kinds: match args.kind {
+        kinds: match args.kind.unwrap_or(TypeArg::Posts) {
             TypeArg::Posts => vec![Kind::Posts],
             TypeArg::Pages => vec![Kind::Pages],
             TypeArg::All => vec![Kind::Posts, Kind::Pages],
         },
         categories: args.category.clone(),
         tags: args.tag.clone(),
+        authors: args.post_author.clone(),
         after: args.after.clone(),
         before: args.before.clone(),
         search: args.search.clone(),

@@ -8,6 +8,7 @@ use postbook_core::{BookOptions, WxrOptions, read_wxr};
 fuzz_target!(|data: &[u8]| {
     let options = WxrOptions {
         statuses: vec!["any".into()],
+        ..WxrOptions::default()
     };
     if let Ok(read) = read_wxr("fuzz.xml", data, &options) {
         let options = BookOptions {

@@ -129,7 +129,7 @@ fn usage_errors_exit_2() {
         "news",
         "-q",
     ]);
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(1), "no post of the seed is in news");
     let out = run(&[
         "convert",
         &fixture(SEED),
@@ -138,13 +138,17 @@ fn usage_errors_exit_2() {
         "-o",
         "-",
         "--category",
-        "news",
+        "world",
+        "--cache",
+        "unused-cache",
     ]);
+    assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("apply to live sites"),
+        stderr(&out).contains("--cache applies to live sites"),
         "{}",
         stderr(&out)
     );
+    assert!(!Path::new("unused-cache").exists());
 }
 
 #[test]
@@ -760,4 +764,107 @@ fn an_interrupted_run_leaves_nothing_behind() {
         vec!["posts.json"],
         "nothing else is left"
     );
+}
+
+/// The ids `convert --list` prints.
+fn listed_ids(args: &[&str]) -> Vec<u64> {
+    let mut all = vec!["convert"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--list", "-q"]);
+    let out = run(&all);
+    assert!(out.status.success(), "{all:?}: {}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| {
+            let fields: Vec<&str> = l.split('\t').collect();
+            assert_eq!(fields.len(), 4, "id, date, type, title: {l:?}");
+            fields[0].parse().expect("an id")
+        })
+        .collect()
+}
+
+#[test]
+fn filters_apply_to_files_and_exports() {
+    let export = fixture("wxr/classic.xml");
+    let all = listed_ids(&[&export]);
+    assert_eq!(all, vec![503, 501, 502], "oldest first, the page included");
+    assert_eq!(listed_ids(&[&export, "--type", "posts"]), vec![501, 502]);
+    assert_eq!(listed_ids(&[&export, "--type", "pages"]), vec![503]);
+    assert_eq!(listed_ids(&[&export, "--post-author", "guest"]), vec![502]);
+    assert_eq!(
+        listed_ids(&[&export, "--post-author", "charles babbage,nobody"]),
+        vec![502]
+    );
+    assert_eq!(
+        listed_ids(&[&export, "--category", "essays"]),
+        vec![501, 502]
+    );
+    assert_eq!(
+        listed_ids(&[&export, "--after", "2023-05-01T10:00:00"]),
+        vec![502],
+        "--after is exclusive"
+    );
+    assert_eq!(
+        listed_ids(&[&export, "--before", "2023-05-02"]),
+        vec![503, 501]
+    );
+    assert_eq!(listed_ids(&[&export, "--limit", "2"]), vec![501, 502]);
+    assert_eq!(
+        listed_ids(&[&export, "--limit", "2", "--order", "newest"]),
+        vec![502, 501]
+    );
+    // words in the text, and in the stored HTML (the link to 502 holds "second-thoughts")
+    assert_eq!(listed_ids(&[&export, "--search", "analytical"]), vec![501]);
+    assert_eq!(
+        listed_ids(&[&export, "--search", "thoughts", "--type", "posts"]),
+        vec![501, 502]
+    );
+    // REST JSON, with _embed
+    let json = "../shared/samples/gutenberg/posts-embed.json";
+    let tagged = listed_ids(&[json, "--tag", "block-table"]);
+    assert_eq!(tagged.len(), 2, "{tagged:?}");
+    assert_eq!(listed_ids(&[json, "--tag", "Block Table"]), tagged);
+
+    // the book holds what --list shows
+    let out = run(&[
+        "convert",
+        &export,
+        "--category",
+        "essays",
+        "--before",
+        "2023-05-02",
+        "-f",
+        "txt",
+        "-o",
+        "-",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("The engine “analytical” & other notes"),
+        "{text}"
+    );
+    assert!(!text.contains("Second thoughts"), "{text}");
+
+    // nothing passes: an error, and no file
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("book.epub");
+    let out = run(&[
+        "convert",
+        &export,
+        "--tag",
+        "no-such-tag",
+        "-o",
+        target.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("passes the filters"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!target.exists());
+    let out = run(&["convert", &export, "--after", "last week", "--list"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }

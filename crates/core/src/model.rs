@@ -201,16 +201,24 @@ pub struct PostMeta {
     pub title: Vec<Inline>,
     /// Publication date, UTC.
     pub date: Option<DateTime>,
+    /// Publication date in the site's time zone (REST `date`, WXR `wp:post_date`), when the
+    /// input gives it: WordPress's date filters and archives go by it.
+    pub local_date: Option<DateTime>,
     /// Last modification, UTC.
     pub modified: Option<DateTime>,
     /// The author's display name, when known.
     pub author: Option<String>,
+    /// The author's slug (REST `_embedded.author[].slug`, WXR `dc:creator`), when known.
+    pub author_slug: Option<String>,
     /// The permalink of the post on its site.
     pub link: Option<String>,
     /// Category names (or slugs when only slugs are known).
     pub categories: Vec<String>,
     /// Tag names.
     pub tags: Vec<String>,
+    /// The categories' and tags' slugs, where the input gives them (for filters by slug),
+    /// each as `category:SLUG` or `post_tag:SLUG`.
+    pub term_slugs: Vec<String>,
     /// The excerpt, parsed from `excerpt.rendered` HTML.
     pub excerpt: Vec<Block>,
     /// The featured image, when known.

@@ -22,6 +22,10 @@ pub struct Post {
     pub meta: PostMeta,
     /// `content.rendered`: the body as HTML.
     pub content: String,
+    /// The body as WordPress stores it, when the reader was asked to keep it (for a search,
+    /// which WordPress runs on the stored HTML): an export's `content:encoded` as it is; empty
+    /// otherwise.
+    pub stored: String,
     /// `meta.footnotes`: notes as `(id, HTML)`, used when the body lacks its footnotes list.
     pub footnotes: Vec<(String, String)>,
     /// The body, parsed ahead (while the rest of the input is read), once it is: then
@@ -600,6 +604,7 @@ fn read_post(file: &str, obj: Map<String, Value>, out: &mut ReadOutput) -> Resul
     let mut title = html_to_inlines(title_html);
     let content = rendered(obj.get("content")).unwrap_or("").to_string();
     let date = date_field(&obj, "date_gmt", "date");
+    let local_date = date_field(&obj, "date", "date_gmt");
     let modified = date_field(&obj, "modified_gmt", "modified");
 
     if is_protected(obj.get("content")) && content.trim().is_empty() {
@@ -655,9 +660,16 @@ fn read_post(file: &str, obj: Map<String, Value>, out: &mut ReadOutput) -> Resul
         })
         .map(html_to_text)
         .filter(|s| !s.is_empty());
+    let author_slug = embedded
+        .and_then(|e| e.get("author"))
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().find_map(|u| u.get("slug").and_then(Value::as_str)))
+        .map(decode_slug)
+        .filter(|s| !s.is_empty());
 
     let mut categories = Vec::new();
     let mut tags = Vec::new();
+    let mut term_slugs = Vec::new();
     let terms = embedded
         .and_then(|e| e.get("wp:term"))
         .and_then(Value::as_array);
@@ -669,10 +681,16 @@ fn read_post(file: &str, obj: Map<String, Value>, out: &mut ReadOutput) -> Resul
                 .map(html_to_text)
                 .filter(|s| !s.is_empty());
             let Some(name) = name else { continue };
-            match term.get("taxonomy").and_then(Value::as_str) {
+            let taxonomy = term.get("taxonomy").and_then(Value::as_str);
+            match taxonomy {
                 Some("category") => push_unique(&mut categories, name),
                 Some("post_tag") => push_unique(&mut tags, name),
-                _ => {}
+                _ => continue,
+            }
+            if let (Some(taxonomy), Some(slug)) =
+                (taxonomy, term.get("slug").and_then(Value::as_str))
+            {
+                push_unique(&mut term_slugs, format!("{taxonomy}:{}", decode_slug(slug)));
             }
         }
     } else if let Some(classes) = obj.get("class_list") {
@@ -685,8 +703,10 @@ fn read_post(file: &str, obj: Map<String, Value>, out: &mut ReadOutput) -> Resul
         for class in list {
             if let Some(slug) = class.strip_prefix("category-") {
                 push_unique(&mut categories, decode_slug(slug));
+                push_unique(&mut term_slugs, format!("category:{}", decode_slug(slug)));
             } else if let Some(slug) = class.strip_prefix("tag-") {
                 push_unique(&mut tags, decode_slug(slug));
+                push_unique(&mut term_slugs, format!("post_tag:{}", decode_slug(slug)));
             }
         }
     }
@@ -757,16 +777,20 @@ fn read_post(file: &str, obj: Map<String, Value>, out: &mut ReadOutput) -> Resul
             slug,
             title,
             date,
+            local_date,
             modified,
             author,
+            author_slug,
             link,
             categories,
             tags,
+            term_slugs,
             excerpt,
             featured_image,
             language,
         },
         content,
+        stored: String::new(),
         footnotes,
         parsed: None,
     });
@@ -840,7 +864,7 @@ fn push_unique(list: &mut Vec<String>, item: String) {
 }
 
 /// Slugs of non-Latin titles come percent-encoded (`%d0%bf%d1%80`): decode them.
-fn decode_slug(slug: &str) -> String {
+pub(crate) fn decode_slug(slug: &str) -> String {
     if !slug.contains('%') {
         return slug.to_string();
     }

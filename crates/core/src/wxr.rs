@@ -20,12 +20,15 @@ use crate::rest::{Post, ReadOutput, Site};
 pub struct WxrOptions {
     /// Statuses to keep (`publish` by default); `any` keeps all.
     pub statuses: Vec<String>,
+    /// Keep each post's body as stored ([`Post::stored`]), for searches.
+    pub keep_stored: bool,
 }
 
 impl Default for WxrOptions {
     fn default() -> Self {
         WxrOptions {
             statuses: vec!["publish".into()],
+            keep_stored: false,
         }
     }
 }
@@ -48,6 +51,7 @@ struct Item {
     password: String,
     categories: Vec<String>,
     tags: Vec<String>,
+    term_slugs: Vec<String>,
     meta: Vec<(String, String)>,
     attachment_url: String,
 }
@@ -179,10 +183,23 @@ pub fn read_wxr(file: &str, bytes: &[u8], options: &WxrOptions) -> Result<ReadOu
                                 name
                             };
                             if !name.is_empty() {
-                                match category_attrs.0.as_str() {
-                                    "post_tag" => push_unique(&mut it.tags, name),
-                                    "category" | "" => push_unique(&mut it.categories, name),
-                                    _ => {}
+                                let taxonomy = match category_attrs.0.as_str() {
+                                    "post_tag" => {
+                                        push_unique(&mut it.tags, name);
+                                        "post_tag"
+                                    }
+                                    "category" | "" => {
+                                        push_unique(&mut it.categories, name);
+                                        "category"
+                                    }
+                                    _ => "",
+                                };
+                                let slug = category_attrs.1.trim();
+                                if !taxonomy.is_empty() && !slug.is_empty() {
+                                    push_unique(
+                                        &mut it.term_slugs,
+                                        format!("{taxonomy}:{}", crate::rest::decode_slug(slug)),
+                                    );
                                 }
                             }
                         }
@@ -301,6 +318,11 @@ pub fn read_wxr(file: &str, bytes: &[u8], options: &WxrOptions) -> Result<ReadOu
             &site,
             &mut out.warnings,
         ));
+        if options.keep_stored {
+            if let Some(post) = out.posts.last_mut() {
+                post.stored = it.content.clone();
+            }
+        }
     }
     if out.posts.is_empty() {
         let which = if any_status {
@@ -325,6 +347,7 @@ fn to_post(
 ) -> Post {
     let id = it.id.unwrap_or(0);
     let date = DateTime::parse(&it.date_gmt).or_else(|| DateTime::parse(&it.date));
+    let local_date = DateTime::parse(&it.date).or_else(|| DateTime::parse(&it.date_gmt));
     let modified = DateTime::parse(&it.modified_gmt).or_else(|| DateTime::parse(&it.modified));
     if crate::model::inlines_text(&title).trim().is_empty() {
         let fallback = date.map_or_else(|| "Untitled".to_string(), |d| d.date_long());
@@ -380,16 +403,20 @@ fn to_post(
             },
             title,
             date,
+            local_date,
             modified,
             author,
+            author_slug: (!it.creator.is_empty()).then(|| it.creator.clone()),
             link: (!it.link.is_empty()).then(|| it.link.clone()),
             categories: it.categories.clone(),
             tags: it.tags.clone(),
+            term_slugs: it.term_slugs.clone(),
             excerpt,
             featured_image,
             language: site.language.clone(),
         },
         content: display(&it.content, &context),
+        stored: String::new(),
         footnotes,
         parsed: None,
     }

@@ -43,6 +43,7 @@ fn reader_golden_dumps() {
         let out = if name.ends_with(".xml") {
             let options = WxrOptions {
                 statuses: vec!["any".into()],
+                ..WxrOptions::default()
             };
             read_wxr(&name, &bytes, &options)
         } else {

@@ -17,6 +17,8 @@ pub struct SiteQuery {
     pub categories: Vec<String>,
     /// Tag slugs or names.
     pub tags: Vec<String>,
+    /// The posts' authors, by slug or name.
+    pub authors: Vec<String>,
     /// Only posts published after this date (`YYYY-MM-DD` or RFC 3339).
     pub after: Option<String>,
     /// Only posts published before this date.
@@ -37,6 +39,7 @@ impl Default for SiteQuery {
             kinds: vec![Kind::Posts],
             categories: Vec::new(),
             tags: Vec::new(),
+            authors: Vec::new(),
             after: None,
             before: None,
             search: None,
@@ -286,7 +289,7 @@ fn get_json(client: &HttpClient, url: &str) -> Result<(Value, Response), SiteErr
     Ok((value, r))
 }
 
-/// Term ids for slugs or names of a taxonomy (`categories` or `tags`).
+/// Ids for slugs or names of a taxonomy's terms (`categories` or `tags`) or of `users`.
 fn term_ids(
     client: &HttpClient,
     root: &str,
@@ -362,6 +365,10 @@ fn filter_params(
     if !query.tags.is_empty() {
         let ids = term_ids(client, root, "tags", &query.tags)?;
         params.push(("tags", join_ids(&ids)));
+    }
+    if !query.authors.is_empty() {
+        let ids = term_ids(client, root, "users", &query.authors)?;
+        params.push(("author", join_ids(&ids)));
     }
     if let Some(after) = &query.after {
         params.push(("after", full_date(after)));
