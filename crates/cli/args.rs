@@ -21,6 +21,15 @@ pub enum Command {
     Convert(Box<ConvertArgs>),
     /// Fetch posts from a live WordPress site and save them as REST API JSON.
     Fetch(Box<FetchArgs>),
+    /// Make the book that a postbook.toml describes: `convert` with the file's keys as flags
+    /// (flags given here win).
+    Build(BuildArgs),
+    /// Write a commented starter postbook.toml.
+    Init {
+        /// The file to write (default: postbook.toml in the current folder).
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
     /// List the output formats with their file extensions.
     Formats,
     /// Print a shell completion script (e.g. `postbook completions bash > /etc/bash_completion.d/postbook`).
@@ -31,6 +40,22 @@ pub enum Command {
     },
     /// Print the manual page, in roff (`postbook man | man -l -`).
     Man,
+}
+
+/// `postbook build`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  postbook init && postbook build\n  postbook build books/travel.toml --format pdf --after 2024-01-01"
+)]
+pub struct BuildArgs {
+    /// The book file (or its folder; default: ./postbook.toml), then any `convert` flags,
+    /// which win over the file's keys.
+    #[arg(
+        value_name = "[FILE] [FLAGS]",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<String>,
 }
 
 /// `--format`: a comma-separated list of format names, which completions offer one by one.
@@ -180,9 +205,22 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "LIST", default_value = "publish")]
     pub status: String,
 
-    /// Write one book per post instead of one book of all posts.
-    #[arg(long)]
+    /// Write one book per post instead of one book of all posts (the same as --split-by
+    /// post).
+    #[arg(long, conflicts_with = "split_by")]
     pub split: bool,
+
+    /// Write one book per group instead of one book of all posts: per post, per year or
+    /// month of publication (in the site's time), or per category (a post's first). Files are
+    /// named after the group: 2023.epub, 2023-05.epub, travel.epub.
+    #[arg(long, value_enum, value_name = "GROUP")]
+    pub split_by: Option<SplitBy>,
+
+    /// Skip inputs that cannot be read (naming each and why), convert the rest, and exit with
+    /// 1 at the end if any was skipped. Without it the first bad input stops the run and
+    /// nothing is written.
+    #[arg(long)]
+    pub keep_going: bool,
 
     /// Write nothing: print the posts the book would hold, in its order, one a line (id,
     /// date in the site's time, type, title, tab-separated), to try filters out.
@@ -270,6 +308,19 @@ pub struct ConvertArgs {
     /// Say what is read and written.
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// `--split-by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SplitBy {
+    /// One book per post.
+    Post,
+    /// One book per year.
+    Year,
+    /// One book per month.
+    Month,
+    /// One book per category (a post's first; "Uncategorized" for posts without one).
+    Category,
 }
 
 /// `--order`.

@@ -17,6 +17,8 @@ pub struct Inputs {
     pub posts: Vec<Post>,
     /// The site, as the first input that describes one says.
     pub site: Option<Site>,
+    /// With `--keep-going`: the inputs skipped, each with why.
+    pub skipped: Vec<String>,
 }
 
 /// The largest input and the largest post body a run accepts (`--max-input-size`,
@@ -32,24 +34,79 @@ pub struct Limits {
     pub keep_stored: bool,
 }
 
-/// Reads every input in order; the first bad one is an error that names it.
+/// Reads every input in order; the first bad one is an error that names it, or, with
+/// `keep_going`, is skipped with a warning and listed in [`Inputs::skipped`] (a file in a
+/// folder on its own).
 pub fn read_all(
     inputs: &[String],
     wxr: &WxrOptions,
     site: &crate::args::SiteArgs,
     limits: Limits,
+    keep_going: bool,
     log: &Log,
 ) -> anyhow::Result<Inputs> {
     if inputs.iter().filter(|i| *i == "-").count() > 1 {
         return Err(UsageError("standard input (-) can be read only once".into()).into());
     }
     let mut posts = Inputs::default();
+    let skip = |result: anyhow::Result<()>, posts: &mut Inputs| -> anyhow::Result<()> {
+        match result {
+            Err(e) if keep_going && e.downcast_ref::<UsageError>().is_none() => {
+                let why = crate::describe_error(&e);
+                log.warn(&format!("skipped: {why}"));
+                posts.skipped.push(why);
+                Ok(())
+            }
+            other => other,
+        }
+    };
     for input in inputs {
+        let path = Path::new(input);
+        if !crate::site::is_url(input) && input != "-" && path.is_dir() {
+            let files = match input_files(path) {
+                Ok(files) if files.is_empty() => {
+                    skip(
+                        Err(anyhow::anyhow!(
+                            "{input}: this folder holds no .json or .xml files"
+                        )),
+                        &mut posts,
+                    )?;
+                    continue;
+                }
+                Ok(files) => files,
+                Err(e) => {
+                    skip(Err(e), &mut posts)?;
+                    continue;
+                }
+            };
+            log.detail(&format!("{input}: {} files", files.len()));
+            for file in files {
+                let name = file.display().to_string();
+                let result = read_path(&name, &file, wxr, limits, log, &mut posts);
+                skip(result, &mut posts)?;
+            }
+            continue;
+        }
+        let result = read_input_arg(input, wxr, site, limits, log, &mut posts);
+        skip(result, &mut posts)?;
+    }
+    Ok(posts)
+}
+
+/// Reads one input that is not a folder: a site, standard input or a file.
+fn read_input_arg(
+    input: &str,
+    wxr: &WxrOptions,
+    site: &crate::args::SiteArgs,
+    limits: Limits,
+    log: &Log,
+    posts: &mut Inputs,
+) -> anyhow::Result<()> {
+    {
         if crate::site::is_url(input) {
             let fetched = crate::site::fetch(input, site, log.quiet, log)?;
             let bytes = serde_json::to_vec(&fetched.posts)?;
-            read_one(input, &bytes, wxr, limits, log, &mut posts)?;
-            continue;
+            return read_one(input, &bytes, wxr, limits, log, posts);
         }
         if input == "-" {
             let mut bytes = Vec::new();
@@ -64,27 +121,13 @@ pub fn read_all(
                     show_size(limits.input)
                 );
             }
-            read_one("<stdin>", &bytes, wxr, limits, log, &mut posts)?;
-            continue;
+            return read_one("<stdin>", &bytes, wxr, limits, log, posts);
         }
         let path = Path::new(input);
-        let meta = std::fs::metadata(path)
+        std::fs::metadata(path)
             .map_err(|e| anyhow::anyhow!("{input}: cannot read: {}", describe_io(&e)))?;
-        if meta.is_dir() {
-            let files = input_files(path)?;
-            if files.is_empty() {
-                bail!("{input}: this folder holds no .json or .xml files");
-            }
-            log.detail(&format!("{input}: {} files", files.len()));
-            for file in files {
-                let name = file.display().to_string();
-                read_path(&name, &file, wxr, limits, log, &mut posts)?;
-            }
-        } else {
-            read_path(input, path, wxr, limits, log, &mut posts)?;
-        }
+        read_path(input, path, wxr, limits, log, posts)
     }
-    Ok(posts)
 }
 
 /// Reads an input file: REST JSON as it is read, one post at a time (the file's text is not
@@ -112,6 +155,7 @@ fn read_path(
         }
         read_rest_json_each(name, reader.take(limits.input), &mut |post| {
             // a post over the limit is left whole, for the error that says so
+            crate::progress::add(1);
             if post.content.len() as u64 <= limits.post {
                 if limits.keep_stored {
                     post.stored = post.content.clone();
@@ -149,6 +193,8 @@ fn read_one(
         }
         out
     };
+    // read whole, not one at a time: counted at once
+    crate::progress::add(out.posts.len());
     accept(name, out, limits, log, inputs)
 }
 

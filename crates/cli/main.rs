@@ -2,8 +2,10 @@
 //! exporters named by `--format`. Everything else lives in the library crates.
 
 mod args;
+mod book_file;
 mod inputs;
 mod output;
+mod progress;
 mod site;
 
 use std::io::Write;
@@ -120,26 +122,33 @@ impl Log {
     /// Something the user should know.
     pub fn warn(&self, message: &str) {
         if !self.quiet {
-            eprintln!("postbook: warning: {message}");
+            progress::eprint_line(&format!("postbook: warning: {message}"));
         }
     }
 
     /// What postbook did.
     pub fn info(&self, message: &str) {
         if !self.quiet {
-            eprintln!("postbook: {message}");
+            progress::eprint_line(&format!("postbook: {message}"));
         }
     }
 
     /// Step-by-step detail, with `-v`.
     pub fn detail(&self, message: &str) {
         if self.verbose && !self.quiet {
-            eprintln!("postbook: {message}");
+            progress::eprint_line(&format!("postbook: {message}"));
         }
     }
 }
 
+/// When the run began, for the summary line.
+pub fn started() -> std::time::Instant {
+    static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *STARTED.get_or_init(std::time::Instant::now)
+}
+
 fn main() -> ExitCode {
+    started();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -152,6 +161,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Convert(args) => convert(&args),
         Command::Fetch(args) => fetch(&args),
+        Command::Build(args) => build(&args),
+        Command::Init { file } => book_file::init(file.as_deref()).map(|path| {
+            eprintln!(
+                "postbook: wrote {}: edit it, then run postbook build",
+                path.display()
+            );
+        }),
         Command::Formats => formats(),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),
@@ -159,19 +175,12 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
+            progress::finish();
             output::clean_up();
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            let mut message = err.to_string();
-            for cause in err.chain().skip(1) {
-                let cause = cause.to_string();
-                if !message.contains(&cause) {
-                    message.push_str(": ");
-                    message.push_str(&cause);
-                }
-            }
-            eprintln!("postbook: error: {message}");
+            eprintln!("postbook: error: {}", describe_error(&err));
             if err.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else {
@@ -179,6 +188,19 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// An error and its causes on one line, each cause once.
+pub fn describe_error(err: &anyhow::Error) -> String {
+    let mut message = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -229,6 +251,36 @@ fn man() -> anyhow::Result<()> {
     out.write_all(&page)?;
     out.flush()?;
     Ok(())
+}
+
+/// `postbook build [FILE] [FLAGS]`: `convert` with the book file's keys as flags.
+fn build(args: &args::BuildArgs) -> anyhow::Result<()> {
+    let (file, flags) = match args.args.split_first() {
+        Some((first, rest)) if !first.starts_with('-') => (Some(std::path::Path::new(first)), rest),
+        _ => (None, args.args.as_slice()),
+    };
+    let words = book_file::convert_args(file, flags)?;
+    let argv = ["postbook".to_string(), "convert".to_string()]
+        .into_iter()
+        .chain(words);
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let shown = file.map_or_else(
+                || book_file::DEFAULT_NAME.to_string(),
+                |f| f.display().to_string(),
+            );
+            return Err(UsageError(format!(
+                "{shown}: {}",
+                e.to_string().trim_end().trim_start_matches("error: ")
+            ))
+            .into());
+        }
+    };
+    match cli.command {
+        Command::Convert(convert_args) => convert(&convert_args),
+        _ => Err(anyhow::anyhow!("postbook build: not a convert command")),
+    }
 }
 
 fn formats() -> anyhow::Result<()> {
@@ -369,6 +421,7 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
         quiet: args.quiet,
         verbose: args.verbose,
     };
+    progress::init(args.quiet);
     let exporters = exporters(args)?;
     let chosen = if args.list {
         Vec::new()
@@ -402,7 +455,16 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
         post: args.max_post_size,
         keep_stored: filter.search.is_some(),
     };
-    let read = inputs::read_all(&args.inputs, &wxr, &args.site, limits, &log)?;
+    progress::step("reading posts", None);
+    let read = inputs::read_all(
+        &args.inputs,
+        &wxr,
+        &args.site,
+        limits,
+        args.keep_going,
+        &log,
+    )?;
+    let skipped = read.skipped;
     let found = read.posts.len();
     let (mut posts, dropped) = dedupe(read.posts);
     if dropped > 0 {
@@ -424,11 +486,14 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
     sort_posts(&mut posts, options.order);
     // each post's HTML is parsed on its own, in parallel, and dropped once parsed; the order
     // stays the posts'
+    progress::step("parsing posts", Some(posts.len()));
     let chapters: Vec<_> = posts
         .into_par_iter()
         .map(|mut p| {
             let stored = std::mem::take(&mut p.stored);
-            (site::is_url(&p.source), stored, p.into_chapter())
+            let chapter = (site::is_url(&p.source), stored, p.into_chapter());
+            progress::add(1);
+            chapter
         })
         .collect();
     let before_filters = chapters.len();
@@ -444,31 +509,112 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
         chapters.len()
     ));
     if args.list {
-        return list(&chapters);
+        progress::finish();
+        list(&chapters)?;
+        if !skipped.is_empty() {
+            anyhow::bail!("{} skipped (--keep-going; named above)", skipped.len());
+        }
+        return Ok(());
     }
 
     let mut full = assemble(chapters, &options);
     if chosen.iter().any(|&i| exporters[i].embeds_images()) {
         fetch_images(args, &mut full, &log);
     }
-    let books: Vec<Book> = if args.split {
-        let images = std::mem::take(&mut full.images);
-        full.chapters
-            .into_iter()
-            .map(|c| {
-                let mut book = assemble(vec![c], &options);
-                for url in book.image_urls() {
-                    if let Some(image) = images.get(&url) {
-                        book.images.insert(url, image.clone());
-                    }
-                }
-                book
-            })
-            .collect()
+    let split_by = if args.split {
+        Some(args::SplitBy::Post)
     } else {
-        vec![full]
+        args.split_by
     };
-    output::write_all(args, &books, &exporters, &chosen, &log)
+    let books = match split_by {
+        None => vec![(None, full)],
+        Some(by) => split(full, by, &options),
+    };
+    output::write_all(args, &books, &exporters, &chosen, &log)?;
+    if !skipped.is_empty() {
+        anyhow::bail!(
+            "{} {} skipped (--keep-going; named above), the rest converted",
+            skipped.len(),
+            if skipped.len() == 1 {
+                "input was"
+            } else {
+                "inputs were"
+            }
+        );
+    }
+    Ok(())
+}
+
+/// One book per group of `full`'s chapters, each with its file name's stem (`None`: from
+/// the post's slug) and the images it names. Groups come in the order of their keys (years
+/// and months in time, categories by name), chapters within them in the book's order, so that
+/// names and their collision suffixes stay the same from run to run.
+fn split(mut full: Book, by: args::SplitBy, options: &BookOptions) -> Vec<(Option<String>, Book)> {
+    use args::SplitBy;
+    let images = std::mem::take(&mut full.images);
+    let title = full.meta.title.clone();
+    let labels = postbook_core::labels::labels(&full.meta.language);
+    let with_images = |mut book: Book| {
+        for url in book.image_urls() {
+            if let Some(image) = images.get(&url) {
+                book.images.insert(url, image.clone());
+            }
+        }
+        book
+    };
+    if by == SplitBy::Post {
+        return full
+            .chapters
+            .into_iter()
+            .map(|c| (None, with_images(assemble(vec![c], options))))
+            .collect();
+    }
+    // key (for order), stem, label
+    let group = |c: &postbook_core::Chapter| -> (String, String, String) {
+        let date = c.meta.local_date.or(c.meta.date);
+        match (by, date) {
+            (SplitBy::Year, Some(d)) => {
+                let y = format!("{:04}", d.year);
+                (y.clone(), y.clone(), y)
+            }
+            (SplitBy::Month, Some(d)) => {
+                let m = format!("{:04}-{:02}", d.year, d.month);
+                (m.clone(), m, labels.month_year(d.year, d.month))
+            }
+            (SplitBy::Year | SplitBy::Month, None) => {
+                ("~".into(), "undated".into(), "Undated".into())
+            }
+            _ => {
+                let name = c
+                    .meta
+                    .categories
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "Uncategorized".to_string());
+                (name.to_lowercase(), output::file_stem(&name), name)
+            }
+        }
+    };
+    let mut groups: std::collections::BTreeMap<String, (String, String, Vec<_>)> =
+        Default::default();
+    for c in full.chapters {
+        let (key, stem, label) = group(&c);
+        groups
+            .entry(key)
+            .or_insert_with(|| (stem, label, Vec::new()))
+            .2
+            .push(c);
+    }
+    groups
+        .into_values()
+        .map(|(stem, label, chapters)| {
+            let options = BookOptions {
+                title: Some(format!("{title} \u{2014} {label}")),
+                ..options.clone()
+            };
+            (Some(stem), with_images(assemble(chapters, &options)))
+        })
+        .collect()
 }
 
 /// Gets the images the book names from `--media` and, with `--fetch-images`, the web; one

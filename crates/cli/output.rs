@@ -181,7 +181,7 @@ enum Destination {
 /// Writes every book in every chosen format.
 pub fn write_all(
     args: &ConvertArgs,
-    books: &[Book],
+    books: &[(Option<String>, Book)],
     exporters: &[Box<dyn Exporter>],
     chosen: &[usize],
     log: &Log,
@@ -222,8 +222,8 @@ pub fn write_all(
 
     let mut plan: Vec<(usize, usize, Destination)> = Vec::new();
     let mut names = HashSet::new();
-    for (b, book) in books.iter().enumerate() {
-        let stem = book_stem(book);
+    for (b, (stem, book)) in books.iter().enumerate() {
+        let stem = stem.clone().unwrap_or_else(|| book_stem(book));
         for &f in chosen {
             let ext = exporters[f].extension();
             if let (true, Some(path)) = (as_file, output.as_deref()) {
@@ -283,7 +283,7 @@ pub fn write_all(
     for ((b, f, dest), target) in plan.iter().zip(targets) {
         match (dest, target) {
             (Destination::File(path), Some(Target::Replace(real))) => {
-                let tmp = write_temp(path, &real, exporters[*f].as_ref(), &books[*b])?;
+                let tmp = write_temp(path, &real, exporters[*f].as_ref(), &books[*b].1)?;
                 ready.push((tmp, real, path.clone()));
             }
             (_, Some(Target::Direct(real))) => streams.push((*b, *f, Some(real))),
@@ -297,11 +297,11 @@ pub fn write_all(
                 let stdout = std::io::stdout();
                 let name = Path::new("standard output");
                 stream_to(name, stdout.lock(), |out| {
-                    export_to(name, exporter, &books[b], out)
+                    export_to(name, exporter, &books[b].1, out)
                 })?;
             }
             Some(real) => {
-                write_direct(&real, |out| export_to(&real, exporter, &books[b], out))?;
+                write_direct(&real, |out| export_to(&real, exporter, &books[b].1, out))?;
             }
         }
     }
@@ -311,24 +311,77 @@ pub fn write_all(
         }
     }
     let written = ready.len();
+    let mut bytes = 0u64;
     for (tmp, real, path) in ready {
         persist(tmp, &real)?;
+        bytes += std::fs::metadata(&real).map_or(0, |m| m.len());
         log.detail(&format!("wrote {}", path.display()));
     }
+    crate::progress::finish();
+    // one line for the run: what, how many posts, how large, how long
+    let posts: usize = books.iter().map(|(_, b)| b.chapters.len()).sum();
+    let posts = format!(
+        "{} {}",
+        thousands(posts),
+        if posts == 1 { "post" } else { "posts" }
+    );
+    let took = format!("{:.2} s", crate::started().elapsed().as_secs_f64());
     if written == 1 && !to_stdout {
         if let Some((_, _, Destination::File(path))) = plan.first() {
-            let n = books[0].chapters.len();
             log.info(&format!(
-                "wrote {} ({n} {})",
+                "wrote {}: {posts}, {}, {took}",
                 path.display(),
-                if n == 1 { "post" } else { "posts" }
+                show_bytes(bytes)
             ));
         }
     } else if written > 1 {
         let dir = folder.as_deref().unwrap_or(Path::new("."));
-        log.info(&format!("wrote {written} files to {}", dir.display()));
+        log.info(&format!(
+            "wrote {written} files to {}: {posts}, {}, {took}",
+            dir.display(),
+            show_bytes(bytes)
+        ));
     }
     Ok(())
+}
+
+/// `1214` → `1,214`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A file size for the summary: `3.2 MB`, `540 KB`, `812 bytes` (decimal units).
+fn show_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1_000_000_000 => format!("{:.1} GB", b as f64 / 1e9),
+        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        b if b >= 1_000 => format!("{} KB", b / 1_000),
+        b => format!("{b} bytes"),
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+
+    #[test]
+    fn numbers_for_people() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1214), "1,214");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(show_bytes(812), "812 bytes");
+        assert_eq!(show_bytes(540_123), "540 KB");
+        assert_eq!(show_bytes(3_240_000), "3.2 MB");
+    }
 }
 
 /// Where an output path leads once its symbolic links are followed.
@@ -460,6 +513,15 @@ fn write_temp(
     temp_beside(real, |out| export_to(path, exporter, book, out))
 }
 
+/// Says on the progress bar which file is being made.
+fn writing(name: &Path, book: &Book) {
+    let shown = name.file_name().map_or_else(
+        || name.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    crate::progress::step(&format!("writing {shown}"), Some(book.chapters.len()));
+}
+
 /// Exports `book` into `out`; an error names `name` (the output's path).
 fn export_to(
     name: &Path,
@@ -467,7 +529,11 @@ fn export_to(
     book: &Book,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    exporter.export(book, out).map_err(|e| match e {
+    writing(name, book);
+    let progress = |done: usize, _total: usize| crate::progress::set(done);
+    let result = exporter.export_with_progress(book, out, &progress);
+    crate::progress::set(book.chapters.len());
+    result.map_err(|e| match e {
         postbook_core::ExportError::Io(e) => {
             anyhow::anyhow!("{}: cannot write: {}", name.display(), describe_io(&e))
         }

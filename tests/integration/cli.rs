@@ -868,3 +868,292 @@ fn filters_apply_to_files_and_exports() {
     let out = run(&["convert", &export, "--after", "last week", "--list"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn keep_going_converts_what_can_be_read_and_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("out");
+    let out_dir_s = format!("{}/", out_dir.to_str().expect("utf-8"));
+    let out_dir_s = out_dir_s.as_str();
+    let missing = dir.path().join("missing.json");
+    let inputs = [
+        fixture(SEED),
+        fixture("bad/truncated.json"),
+        missing.to_str().expect("utf-8").to_string(),
+        fixture("bad/truncated-export.xml"),
+    ];
+    let mut args = vec!["convert"];
+    args.extend(inputs.iter().map(String::as_str));
+    args.extend_from_slice(&["-f", "txt", "-o", out_dir_s]);
+
+    // strict by default: the first bad input stops the run, and nothing is written
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("truncated.json"), "{}", stderr(&out));
+    assert!(files_in(&out_dir).is_empty(), "{:?}", files_in(&out_dir));
+
+    args.push("--keep-going");
+    let out = run(&args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for (name, why) in [
+        ("truncated.json", "invalid JSON"),
+        ("missing.json", "no such file"),
+        ("truncated-export.xml", ""),
+    ] {
+        assert!(
+            err.lines()
+                .any(|l| l.contains("skipped:") && l.contains(name) && l.contains(why)),
+            "{name} named with why: {err}"
+        );
+    }
+    assert!(err.contains("3 inputs were skipped"), "{err}");
+    assert_eq!(files_in(&out_dir), vec![SEED_FILE.to_string()]);
+    let text = std::fs::read_to_string(out_dir.join(SEED_FILE)).expect("the book");
+    assert!(text.contains("North Korean"), "the good input is converted");
+
+    // a folder's bad file is skipped on its own
+    let folder = dir.path().join("posts");
+    std::fs::create_dir(&folder).expect("mkdir");
+    std::fs::copy(fixtures().join(SEED), folder.join("a.json")).expect("copy");
+    std::fs::copy(
+        fixtures().join("bad/trailing-comma.json"),
+        folder.join("b.json"),
+    )
+    .expect("copy");
+    let book = dir.path().join("folder.txt");
+    let out = run(&[
+        "convert",
+        folder.to_str().expect("utf-8"),
+        "--keep-going",
+        "-o",
+        book.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("b.json"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 input was skipped"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(book.exists());
+
+    // every input bad: nothing to convert, nothing written
+    let none = dir.path().join("none.txt");
+    let out = run(&[
+        "convert",
+        &fixture("bad/truncated.json"),
+        "--keep-going",
+        "-o",
+        none.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!none.exists());
+}
+
+#[test]
+fn one_summary_line_says_what_was_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let book = dir.path().join("book.epub");
+    let out = run(&[
+        "convert",
+        &fixture(SEED),
+        "-o",
+        book.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("postbook: wrote "))
+        .unwrap_or_else(|| panic!("a summary: {err}"));
+    let size = std::fs::metadata(&book).expect("book").len();
+    let (head, tail) = line.split_once(": 1 post, ").expect("the posts counted");
+    assert!(head.ends_with("book.epub"), "{line}");
+    let (shown, took) = tail.split_once(", ").expect("size, time");
+    let (number, unit) = shown.split_once(' ').expect("a unit");
+    let number: f64 = number.parse().expect("a size");
+    let scale = match unit {
+        "KB" => 1e3,
+        "MB" => 1e6,
+        other => panic!("unit {other}"),
+    };
+    assert!(
+        (number * scale - size as f64).abs() <= scale,
+        "{line}: the file has {size} bytes"
+    );
+    let seconds: f64 = took
+        .strip_suffix(" s")
+        .expect("seconds")
+        .parse()
+        .expect("a time");
+    assert!((0.0..60.0).contains(&seconds), "{line}");
+    // -q: nothing
+    let out = run(&[
+        "convert",
+        &fixture(SEED),
+        "-o",
+        book.to_str().expect("utf-8"),
+        "-q",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(stderr(&out), "");
+}
+
+/// Runs postbook with its stderr on a pseudo-terminal (util-linux's `script`), giving what the
+/// terminal showed.
+fn run_on_a_terminal(args: &[&str]) -> Option<String> {
+    if !tool_available("script (util-linux)", "script", &["--version"]) {
+        return None;
+    }
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut command = quote(env!("CARGO_BIN_EXE_postbook"));
+    for a in args {
+        command.push(' ');
+        command.push_str(&quote(a));
+    }
+    // the terminal is stderr only: stdout goes to a file, as a user's redirect would
+    command.push_str(" > /dev/null");
+    let out = std::process::Command::new("script")
+        .args(["-qefc", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script");
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let book = dir.path().join("book.pdf");
+    let book = book.to_str().expect("utf-8");
+    let export = "../shared/samples/gutenberg/export.xml";
+    // not a terminal: the summary alone, no bar
+    let out = run(&["convert", export, "-o", book]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        !err.contains("writing book.pdf") && !err.contains('\u{1b}') && !err.contains('\r'),
+        "{err:?}"
+    );
+    assert!(err.contains("wrote "), "{err}");
+    let Some(shown) = run_on_a_terminal(&["convert", export, "-o", book]) else {
+        return;
+    };
+    for step in ["reading posts", "parsing posts", "writing book.pdf"] {
+        assert!(shown.contains(step), "{step} on the terminal: {shown:?}");
+    }
+    assert!(shown.contains("postbook: wrote "), "{shown:?}");
+    let quiet = run_on_a_terminal(&["convert", export, "-o", book, "-q"]).expect("script");
+    assert!(!quiet.contains("writing"), "-q hides the bar: {quiet:?}");
+}
+
+#[test]
+fn split_by_groups_with_stable_unique_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let export = "../shared/samples/gutenberg/export.xml";
+    let classic = fixture("wxr/classic.xml");
+    let split = |by: &str, out: &Path| {
+        let result = run(&[
+            "convert",
+            export,
+            &classic,
+            "--split-by",
+            by,
+            "-f",
+            "txt",
+            "-o",
+            out.to_str().expect("utf-8"),
+            "-q",
+        ]);
+        assert!(result.status.success(), "{by}: {}", stderr(&result));
+        files_in(out)
+    };
+    let years = dir.path().join("years");
+    assert_eq!(split("year", &years), vec!["2023.txt", "2024.txt"]);
+    let y2023 = std::fs::read_to_string(years.join("2023.txt")).expect("2023");
+    assert!(y2023.contains("Second thoughts") && !y2023.contains("Block Unit Test"));
+    assert!(
+        y2023
+            .lines()
+            .next()
+            .is_some_and(|l| l.ends_with("\u{2014} 2023")),
+        "{y2023:.80}"
+    );
+    let months = dir.path().join("months");
+    assert_eq!(
+        split("month", &months),
+        vec!["2023-04.txt", "2023-05.txt", "2024-01.txt", "2024-02.txt"]
+    );
+    let m = std::fs::read_to_string(months.join("2023-05.txt")).expect("May");
+    assert!(
+        m.lines().next().is_some_and(|l| l.ends_with("May 2023")),
+        "{m:.80}"
+    );
+    let categories = dir.path().join("categories");
+    let names = split("category", &categories);
+    assert_eq!(
+        names,
+        vec![
+            "essays.txt",
+            "gutenberg-block-fixtures.txt",
+            "uncategorized.txt"
+        ],
+        "the page has no category"
+    );
+    // the same again: the same names and the same bytes
+    let again = dir.path().join("again");
+    assert_eq!(split("category", &again), names);
+    for name in &names {
+        assert_eq!(
+            std::fs::read(categories.join(name)).expect("first"),
+            std::fs::read(again.join(name)).expect("second"),
+            "{name}"
+        );
+    }
+    assert_eq!(split("post", &dir.path().join("posts")).len(), 38 + 3);
+
+    // names that collide once sanitised, and names in other scripts
+    let posts = serde_json::json!([
+        {"id": 1, "date": "2024-01-01T10:00:00", "title": {"rendered": "One"},
+         "content": {"rendered": "<p>one</p>"},
+         "_embedded": {"wp:term": [[{"taxonomy": "category", "name": "C++", "slug": "cpp"}]]}},
+        {"id": 2, "date": "2024-01-02T10:00:00", "title": {"rendered": "Two"},
+         "content": {"rendered": "<p>two</p>"},
+         "_embedded": {"wp:term": [[{"taxonomy": "category", "name": "C", "slug": "c"}]]}},
+        {"id": 3, "date": "2024-01-03T10:00:00", "title": {"rendered": "سه"},
+         "content": {"rendered": "<p>سه</p>"},
+         "_embedded": {"wp:term": [[{"taxonomy": "category", "name": "سفر", "slug": "%d8%b3%d9%81%d8%b1"}]]}},
+        {"id": 4, "date": "2024-01-04T10:00:00", "title": {"rendered": "Four"},
+         "content": {"rendered": "<p>four</p>"},
+         "_embedded": {"wp:term": [[{"taxonomy": "category", "name": "../CON", "slug": "con"}]]}}
+    ]);
+    let json = dir.path().join("posts.json");
+    std::fs::write(&json, posts.to_string()).expect("write");
+    let out = dir.path().join("odd");
+    let result = run(&[
+        "convert",
+        json.to_str().expect("utf-8"),
+        "--split-by",
+        "category",
+        "-f",
+        "txt",
+        "-o",
+        out.to_str().expect("utf-8"),
+        "-q",
+    ]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    assert_eq!(
+        files_in(&out),
+        vec!["c-2.txt", "c.txt", "con-post.txt", "سفر.txt"],
+        "C comes before C++ by name, so C++ is the second c"
+    );
+    let second = std::fs::read_to_string(out.join("c-2.txt")).expect("c-2");
+    assert!(second.contains("one"), "{second}");
+}

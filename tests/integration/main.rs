@@ -3,6 +3,7 @@
 //! bounds are `tests/long_texts.rs`, a binary of its own, so that they run alone.
 
 mod accessibility;
+mod book_file;
 mod cli;
 mod common;
 mod epub;

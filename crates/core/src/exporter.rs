@@ -26,4 +26,15 @@ pub trait Exporter {
     }
     /// Writes the whole book to `out`.
     fn export(&self, book: &Book, out: &mut dyn Write) -> Result<(), ExportError>;
+    /// Writes the whole book to `out`, calling `progress(done, total)` with the chapters
+    /// finished, for a progress bar. Formats that are quick need not say.
+    fn export_with_progress(
+        &self,
+        book: &Book,
+        out: &mut dyn Write,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<(), ExportError> {
+        let _ = progress;
+        self.export(book, out)
+    }
 }

@@ -538,6 +538,16 @@ impl Labels {
         }
     }
 
+    /// A month of a year, as a heading or a title says it: `May 2023`, `2023年5月`.
+    pub fn month_year(&self, year: i32, month: u8) -> String {
+        let name = self.months[usize::from(month.clamp(1, 12)) - 1];
+        match self.style {
+            DateStyle::YearMonthDayCjk => format!("{year}年{month}月"),
+            DateStyle::PersianDigits => persian_digits(&format!("{name} {year}")),
+            _ => format!("{name} {year}"),
+        }
+    }
+
     /// The span of the posts' dates: one date, or `from – to`.
     pub fn date_span(&self, first: &DateTime, last: &DateTime) -> String {
         let (a, b) = (self.date(first), self.date(last));

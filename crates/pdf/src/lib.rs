@@ -139,7 +139,16 @@ impl Exporter for PdfExporter {
     }
 
     fn export(&self, book: &Book, out: &mut dyn Write) -> Result<(), ExportError> {
-        let warnings = build(book, &self.options, out)?;
+        self.export_with_progress(book, out, &|_, _| {})
+    }
+
+    fn export_with_progress(
+        &self,
+        book: &Book,
+        out: &mut dyn Write,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<(), ExportError> {
+        let warnings = build_with_progress(book, &self.options, out, progress)?;
         if let Ok(mut list) = self.warnings.lock() {
             list.extend(warnings);
         }
@@ -400,6 +409,16 @@ pub fn build(
     options: &PdfOptions,
     out: &mut dyn Write,
 ) -> Result<Vec<String>, ExportError> {
+    build_with_progress(book, options, out, &|_, _| {})
+}
+
+/// [`build`], calling `progress(done, total)` as each chapter's pages are written.
+pub fn build_with_progress(
+    book: &Book,
+    options: &PdfOptions,
+    out: &mut dyn Write,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Vec<String>, ExportError> {
     let fonts = Fonts::new(options.fonts.clone(), options.system_fonts)
         .map_err(ExportError::Format)?
         .with_language(&book.meta.language);
@@ -528,6 +547,7 @@ pub fn build(
         }
         used.merge(ch.used);
         missing.extend(ch.missing);
+        progress(i + 1, book.chapters.len());
         Ok(())
     };
     let chapters = book.chapters.len();
