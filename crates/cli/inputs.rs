@@ -218,15 +218,59 @@ fn accept(
             show_size(limits.post)
         );
     }
-    for warning in &out.warnings {
-        log.warn(warning);
-    }
+    warn_grouped(&out.warnings, log);
     log.detail(&format!("{name}: {} posts", out.posts.len()));
     inputs.posts.extend(out.posts);
     if inputs.site.is_none() {
         inputs.site = out.site;
     }
     Ok(())
+}
+
+/// Prints an input's warnings, those of one kind together: a kind said of many posts (an
+/// untitled post, a password-protected one) shows its first two and a count of the rest,
+/// unless `-v` asks for all.
+fn warn_grouped(warnings: &[String], log: &Log) {
+    const SHOWN: usize = 2;
+    // a warning's kind: its words, without the numbers and the quoted titles that vary
+    let kind = |w: &str| -> String {
+        let mut out = String::new();
+        let mut quoted = false;
+        for c in w.chars() {
+            match c {
+                '\u{201c}' => quoted = true,
+                '\u{201d}' => quoted = false,
+                _ if quoted => {}
+                c if c.is_ascii_digit() => {
+                    if !out.ends_with('#') {
+                        out.push('#');
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    };
+    let mut groups: Vec<(String, Vec<&String>)> = Vec::new();
+    for w in warnings {
+        let k = kind(w);
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, list)) => list.push(w),
+            None => groups.push((k, vec![w])),
+        }
+    }
+    for (_, list) in groups {
+        let shown = if log.verbose { list.len() } else { SHOWN };
+        for w in list.iter().take(shown) {
+            log.warn(w);
+        }
+        if list.len() > shown {
+            log.warn(&format!(
+                "\u{2026} and {} more warnings like these (-v shows them all)",
+                list.len() - shown
+            ));
+        }
+    }
 }
 
 /// An export file: named `.xml`, or its first character is `<`.

@@ -12,7 +12,9 @@ static BAR: OnceLock<ProgressBar> = OnceLock::new();
 pub fn init(quiet: bool) {
     let visible = !quiet && std::io::stderr().is_terminal();
     let bar = if visible {
-        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10))
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
+        bar.set_style(style(None));
+        bar
     } else {
         ProgressBar::hidden()
     };
@@ -26,19 +28,24 @@ fn bar() -> Option<&'static ProgressBar> {
 /// Starts a step: `message`, with a bar of `total` items when it is known, else a count.
 pub fn step(message: &str, total: Option<usize>) {
     let Some(bar) = bar() else { return };
-    let template = match total {
-        Some(_) => "{msg} [{bar:30}] {pos}/{len} {elapsed}",
-        None => "{spinner} {msg} {pos} {elapsed}",
-    };
-    bar.set_style(
-        ProgressStyle::with_template(template)
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    // the message first, the style last: whatever is drawn in between names the new step
+    bar.set_message(message.to_string());
     bar.set_length(total.map_or(0, |t| t as u64));
     bar.set_position(0);
-    bar.set_message(message.to_string());
+    bar.set_style(style(total));
     bar.tick();
+}
+
+/// A bar when the total is known, else a spinner with a count; a long message is cut to the
+/// terminal's width rather than wrapped.
+fn style(total: Option<usize>) -> ProgressStyle {
+    let template = match total {
+        Some(_) => "{wide_msg} [{bar:30}] {pos}/{len} {elapsed}",
+        None => "{spinner} {wide_msg} {pos} {elapsed}",
+    };
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
 }
 
 /// Moves the current step to `done` items.

@@ -1157,3 +1157,29 @@ fn split_by_groups_with_stable_unique_names() {
     let second = std::fs::read_to_string(out.join("c-2.txt")).expect("c-2");
     assert!(second.contains("one"), "{second}");
 }
+
+#[test]
+fn warnings_of_one_kind_are_grouped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let posts: Vec<serde_json::Value> = (1..=5)
+        .map(|id| {
+            serde_json::json!({"id": id, "date": format!("2024-01-0{id}T10:00:00"),
+                "title": {"rendered": ""}, "content": {"rendered": format!("<p>post {id}</p>")}})
+        })
+        .collect();
+    let json = dir.path().join("untitled.json");
+    std::fs::write(&json, serde_json::Value::Array(posts).to_string()).expect("write");
+    let json = json.to_str().expect("utf-8");
+    let out = run(&["convert", json, "-f", "txt", "-o", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.matches("has no title").count(), 2, "{err}");
+    assert!(
+        err.contains("and 3 more warnings like these (-v shows them all)"),
+        "{err}"
+    );
+    let out = run(&["convert", json, "-f", "txt", "-o", "-", "-v"]);
+    let err = stderr(&out);
+    assert_eq!(err.matches("has no title").count(), 5, "{err}");
+    assert!(!err.contains("more warnings like these"), "{err}");
+}
