@@ -540,7 +540,56 @@ impl Labels {
 
     /// A month of a year, as a heading or a title says it: `May 2023`, `2023年5月`.
     pub fn month_year(&self, year: i32, month: u8) -> String {
-        let name = self.months[usize::from(month.clamp(1, 12)) - 1];
+        // a date's months are genitive in these languages; a month alone is nominative
+        const PL: [&str; 12] = [
+            "styczeń",
+            "luty",
+            "marzec",
+            "kwiecień",
+            "maj",
+            "czerwiec",
+            "lipiec",
+            "sierpień",
+            "wrzesień",
+            "październik",
+            "listopad",
+            "grudzień",
+        ];
+        const RU: [&str; 12] = [
+            "январь",
+            "февраль",
+            "март",
+            "апрель",
+            "май",
+            "июнь",
+            "июль",
+            "август",
+            "сентябрь",
+            "октябрь",
+            "ноябрь",
+            "декабрь",
+        ];
+        const UK: [&str; 12] = [
+            "січень",
+            "лютий",
+            "березень",
+            "квітень",
+            "травень",
+            "червень",
+            "липень",
+            "серпень",
+            "вересень",
+            "жовтень",
+            "листопад",
+            "грудень",
+        ];
+        let i = usize::from(month.clamp(1, 12)) - 1;
+        let name = match self.language {
+            "pl" => PL[i],
+            "ru" => RU[i],
+            "uk" => UK[i],
+            _ => self.months[i],
+        };
         match self.style {
             DateStyle::YearMonthDayCjk => format!("{year}年{month}月"),
             DateStyle::PersianDigits => persian_digits(&format!("{name} {year}")),
@@ -597,6 +646,19 @@ mod tests {
             minute: 0,
             second: 0,
         }
+    }
+
+    #[test]
+    fn a_month_alone_is_named_as_a_heading_names_it() {
+        assert_eq!(labels("en").month_year(2023, 5), "May 2023");
+        assert_eq!(labels("ru").month_year(2024, 4), "апрель 2024");
+        assert_eq!(labels("pl").month_year(2024, 4), "kwiecień 2024");
+        assert_eq!(labels("ja").month_year(2024, 4), "2024年4月");
+        let fa = labels("fa").month_year(2024, 4);
+        assert!(
+            fa.ends_with("۲۰۲۴") && !fa.chars().any(|c| c.is_ascii_digit()),
+            "{fa}"
+        );
     }
 
     #[test]
