@@ -291,7 +291,73 @@ fn is_sentinel(c: char) -> bool {
     matches!(c, EMPH_OPEN | EMPH_CLOSE | STRONG_OPEN | STRONG_CLOSE)
 }
 
+// A link's number (` [3]`) is held between these until the text after the link is known: a
+// word that goes on after the link (`<a>6546</a><a>Download</a>`) gets the numbers at its
+// end, so that it stays one word.
+const LINK_OPEN: char = '\u{F8F4}';
+const LINK_CLOSE: char = '\u{F8F5}';
+
+/// Puts each link number at the end of the word its link ends in.
+fn place_link_numbers(s: &str) -> String {
+    if !s.contains(LINK_OPEN) {
+        return s.to_string();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut pending = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == LINK_OPEN {
+            let end = chars[i..]
+                .iter()
+                .position(|&d| d == LINK_CLOSE)
+                .map_or(chars.len(), |p| i + p);
+            let number: String = chars[i + 1..end].iter().collect();
+            i = end + 1;
+            // the next character that is text, not a marker
+            let mut j = i;
+            while j < chars.len() && (is_sentinel(chars[j]) || chars[j] == LINK_OPEN) {
+                if chars[j] == LINK_OPEN {
+                    j += chars[j..]
+                        .iter()
+                        .position(|&d| d == LINK_CLOSE)
+                        .unwrap_or(0);
+                }
+                j += 1;
+            }
+            pending.push_str(&number);
+            if !chars.get(j).is_some_and(|c| c.is_alphanumeric()) {
+                out.push_str(&std::mem::take(&mut pending));
+            }
+            continue;
+        }
+        if !pending.is_empty() && !is_sentinel(c) && !c.is_alphanumeric() {
+            out.push_str(&std::mem::take(&mut pending));
+        }
+        out.push(c);
+        i += 1;
+    }
+    out.push_str(&pending);
+    out
+}
+
+// Where a decorative image was: it says nothing, and takes one of the spaces around it along.
+const NOTHING: char = '\u{F8F6}';
+
 fn resolve_markers(s: &str) -> String {
+    let s = if s.contains(NOTHING) {
+        let one = format!(" {NOTHING} ");
+        let mut t = s.replace(&one, " ");
+        if let Some(rest) = t.strip_prefix(&one[1..]) {
+            t = rest.to_string();
+        }
+        t.replace(NOTHING, "")
+    } else {
+        s.to_string()
+    };
+    let placed = place_link_numbers(&s);
+    let s = placed.as_str();
     if !s.contains(is_sentinel) {
         return s.to_string();
     }
@@ -560,7 +626,11 @@ impl ChapterWriter {
                 out
             }
             Block::Figure { image, caption } => {
-                let mut lines = wrap(&image_label(self.labels, &image.alt), width);
+                let mut lines = if image.decorative {
+                    Vec::new()
+                } else {
+                    wrap(&image_label(self.labels, &image.alt), width)
+                };
                 if !caption.is_empty() {
                     lines.extend(wrap(&resolve_markers(&self.inlines(caption)), width));
                 }
@@ -636,10 +706,14 @@ impl ChapterWriter {
                         if shown.is_empty() {
                             out.push_str(url);
                         } else {
+                            out.push(LINK_OPEN);
                             out.push_str(&format!(" [{n}]"));
+                            out.push(LINK_CLOSE);
                         }
                     }
                 }
+                // a decorative image (an empty alt, as WordPress marks it) says nothing
+                Inline::Image(image) if image.decorative => out.push(NOTHING),
                 Inline::Image(image) => out.push_str(&image_label(self.labels, &image.alt)),
                 Inline::LineBreak => out.push('\n'),
                 Inline::FootnoteRef { id } => {
@@ -977,6 +1051,32 @@ mod tests {
         };
         let text = render(&book, &TextOptions { width });
         text.strip_prefix("T\n===\n\n").unwrap_or(&text).to_string()
+    }
+
+    #[test]
+    fn a_word_across_adjacent_links_stays_one_word() {
+        let text = chapter_text(
+            "<p>Version <a href=\"https://a.example/1\">6546</a><a href=\"https://b.example/2\">Download</a> now; Before<a href=\"https://c.example\">linked</a>after, and <a href=\"https://d.example\">apart</a> here.</p>",
+            0,
+        );
+        let first = text.lines().next().unwrap_or_default();
+        assert_eq!(
+            first,
+            "Version 6546Download [1] [2] now; Beforelinkedafter [3], and apart [4] here."
+        );
+    }
+
+    #[test]
+    fn decorative_images_say_nothing() {
+        let text = chapter_text(
+            "<p>One</p><figure class=\"wp-block-image\"><img src=\"https://x.example/d.png\" alt=\"\"/></figure><p>Two <img src=\"https://x.example/e.png\" alt=\"\"> three <img src=\"https://x.example/f.png\"> four.</p><figure><img src=\"https://x.example/g.png\" alt=\"\"/><figcaption>Kept caption</figcaption></figure>",
+            0,
+        );
+        assert_eq!(
+            text.trim_end(),
+            "One\n\nTwo three [Image] four.\n\nKept caption",
+            "an image without an alt attribute still shows"
+        );
     }
 
     #[test]
