@@ -264,7 +264,7 @@ fn fallback_fonts_and_missing_characters() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
-    assert_eq!(err.matches("characters are in no font").count(), 1, "{err}");
+    assert_eq!(err.matches(" in no font (bundled").count(), 1, "{err}");
     assert!(err.contains("U+0378"), "{err}");
     assert!(!err.contains("U+65E5"), "CJK comes from the --font: {err}");
     let fonts = std::process::Command::new("pdffonts")

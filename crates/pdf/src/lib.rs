@@ -711,8 +711,17 @@ pub fn build_with_progress(
             .map(|c| format!("{c} (U+{:04X}) ", *c as u32))
             .collect();
         warnings.push(format!(
-            "{} characters are in no font (bundled, --font or on this machine) and print as boxes: {}{}",
-            missing.len(),
+            "{} in no font (bundled, --font or on this machine) and {}: {}{}",
+            if missing.len() == 1 {
+                "1 character is".to_string()
+            } else {
+                format!("{} characters are", missing.len())
+            },
+            if missing.len() == 1 {
+                "prints as a box"
+            } else {
+                "print as boxes"
+            },
             list.trim_end(),
             if missing.len() > 40 { " …" } else { "" }
         ));
