@@ -766,23 +766,6 @@ fn an_interrupted_run_leaves_nothing_behind() {
     );
 }
 
-/// The ids `convert --list` prints.
-fn listed_ids(args: &[&str]) -> Vec<u64> {
-    let mut all = vec!["convert"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--list", "-q"]);
-    let out = run(&all);
-    assert!(out.status.success(), "{all:?}: {}", stderr(&out));
-    stdout(&out)
-        .lines()
-        .map(|l| {
-            let fields: Vec<&str> = l.split('\t').collect();
-            assert_eq!(fields.len(), 4, "id, date, type, title: {l:?}");
-            fields[0].parse().expect("an id")
-        })
-        .collect()
-}
-
 #[test]
 fn filters_apply_to_files_and_exports() {
     let export = fixture("wxr/classic.xml");

@@ -310,23 +310,9 @@ fn images_from_the_site() {
     );
 }
 
-/// The posts `convert --list` chooses, as ids in the book's order.
+/// The posts `convert INPUTS FLAGS --list` chooses, as ids in the book's order.
 fn listed(inputs: &[&str], flags: &[&str]) -> Vec<u64> {
-    let mut args = vec!["convert"];
-    args.extend_from_slice(inputs);
-    args.extend_from_slice(flags);
-    args.extend_from_slice(&["--list", "-q"]);
-    let out = run(&args);
-    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    stdout(&out)
-        .lines()
-        .map(|l| {
-            l.split('\t')
-                .next()
-                .and_then(|id| id.parse().ok())
-                .unwrap_or_else(|| panic!("{args:?}: not a listed post: {l:?}"))
-        })
-        .collect()
+    listed_ids(&[inputs, flags].concat())
 }
 
 #[test]

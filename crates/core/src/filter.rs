@@ -23,7 +23,7 @@
 //! - Limit: the newest posts that pass the other filters.
 
 use crate::html::slugify;
-use crate::model::{Chapter, DateTime, PostMeta, blocks_text, inlines_text};
+use crate::model::{DateTime, PostMeta, blocks_text, inlines_text};
 
 /// What posts to keep. The default keeps every post.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -105,21 +105,6 @@ impl Filter {
             }
         }
         true
-    }
-
-    /// Keeps the chapters that pass, in their order; with a limit, the newest of them.
-    pub fn apply(&self, chapters: Vec<Chapter>) -> Vec<Chapter> {
-        if self.is_empty() {
-            return chapters;
-        }
-        let mut kept: Vec<Chapter> = chapters
-            .into_iter()
-            .filter(|c| self.matches(&c.meta, &|| searchable(&c.blocks)))
-            .collect();
-        if let Some(limit) = self.limit {
-            keep_newest(&mut kept, limit, |c| &c.meta);
-        }
-        kept
     }
 }
 
@@ -324,7 +309,7 @@ pub fn search_terms(search: &str) -> Vec<(String, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Inline;
+    use crate::model::{Chapter, Inline};
 
     fn meta(id: u64, date: &str) -> PostMeta {
         PostMeta {
@@ -476,11 +461,9 @@ mod tests {
                 blocks: Vec::new(),
             })
             .collect();
-        let f = Filter {
-            limit: Some(2),
-            ..Filter::default()
-        };
-        let ids: Vec<u64> = f.apply(chapters).iter().map(|c| c.meta.id).collect();
+        let mut kept = chapters;
+        keep_newest(&mut kept, 2, |c| &c.meta);
+        let ids: Vec<u64> = kept.iter().map(|c| c.meta.id).collect();
         assert_eq!(ids, vec![2, 3]);
     }
 

@@ -515,3 +515,21 @@ pub fn pdf_text(path: &Path) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The posts `postbook convert ARGS --list` chooses: their ids, in the book's order (each line
+/// is id, date, type and title, tab-separated).
+pub fn listed_ids(args: &[&str]) -> Vec<u64> {
+    let mut all = vec!["convert"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--list", "-q"]);
+    let out = run(&all);
+    assert!(out.status.success(), "{all:?}: {}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| {
+            let fields: Vec<&str> = l.split('\t').collect();
+            assert_eq!(fields.len(), 4, "id, date, type, title: {l:?}");
+            fields[0].parse().expect("an id")
+        })
+        .collect()
+}
