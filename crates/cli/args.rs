@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use postbook_core::Order;
+use postbook_core::{GroupBy, Order};
 
 /// Turn WordPress posts into EPUB ebooks, print-ready PDFs and plain text.
 #[derive(Debug, Parser)]
@@ -205,6 +205,18 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "LIST", default_value = "publish")]
     pub status: String,
 
+    /// Add a page about the site after the title page, with the site's description (its
+    /// tagline: the export's channel description or the REST API index's).
+    #[arg(long)]
+    pub about: bool,
+
+    /// Group the chapters into parts, each with a title page and an entry in the contents:
+    /// by year or month of publication (in the site's time), by category (a post's first;
+    /// "Uncategorized" for posts without one), by tag (a post's first) or by author. Within a
+    /// part, chapters follow --order.
+    #[arg(long, value_enum, value_name = "GROUP", default_value = "none")]
+    pub group_by: GroupByArg,
+
     /// Write one book per post instead of one book of all posts (the same as --split-by
     /// post).
     #[arg(long, conflicts_with = "split_by")]
@@ -321,6 +333,36 @@ pub enum SplitBy {
     Month,
     /// One book per category (a post's first; "Uncategorized" for posts without one).
     Category,
+}
+
+/// `--group-by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GroupByArg {
+    /// No parts: one run of chapters.
+    None,
+    /// One part per year.
+    Year,
+    /// One part per month.
+    Month,
+    /// One part per category.
+    Category,
+    /// One part per tag.
+    Tag,
+    /// One part per author.
+    Author,
+}
+
+impl From<GroupByArg> for Option<GroupBy> {
+    fn from(g: GroupByArg) -> Option<GroupBy> {
+        match g {
+            GroupByArg::None => None,
+            GroupByArg::Year => Some(GroupBy::Year),
+            GroupByArg::Month => Some(GroupBy::Month),
+            GroupByArg::Category => Some(GroupBy::Category),
+            GroupByArg::Tag => Some(GroupBy::Tag),
+            GroupByArg::Author => Some(GroupBy::Author),
+        }
+    }
 }
 
 /// `--order`.

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
-use postbook_core::book::{BookOptions, assemble, dedupe, sort_posts};
+use postbook_core::book::{BookOptions, GroupBy, assemble, dedupe, group_of, sort_posts};
 use postbook_core::{Book, Exporter};
 use rayon::prelude::*;
 
@@ -482,7 +482,18 @@ fn convert(args: &ConvertArgs) -> anyhow::Result<()> {
         language: args.language.clone(),
         order: args.order.into(),
         site: read.site,
+        group_by: args.group_by.into(),
+        about: args.about,
     };
+    if args.about
+        && options
+            .site
+            .as_ref()
+            .and_then(|s| s.description.as_deref())
+            .is_none_or(|d| d.trim().is_empty())
+    {
+        log.warn("--about: the inputs give no site description, so the book has no about page");
+    }
     sort_posts(&mut posts, options.order);
     // each post's HTML is parsed on its own, in parallel, and dropped once parsed; the order
     // stays the posts'
@@ -569,31 +580,22 @@ fn split(mut full: Book, by: args::SplitBy, options: &BookOptions) -> Vec<(Optio
             .map(|c| (None, with_images(assemble(vec![c], options))))
             .collect();
     }
+    let by = match by {
+        SplitBy::Year => GroupBy::Year,
+        SplitBy::Month => GroupBy::Month,
+        SplitBy::Post | SplitBy::Category => GroupBy::Category,
+    };
     // key (for order), stem, label
     let group = |c: &postbook_core::Chapter| -> (String, String, String) {
-        let date = c.meta.local_date.or(c.meta.date);
-        match (by, date) {
-            (SplitBy::Year, Some(d)) => {
-                let y = format!("{:04}", d.year);
-                (y.clone(), y.clone(), y)
-            }
-            (SplitBy::Month, Some(d)) => {
-                let m = format!("{:04}-{:02}", d.year, d.month);
-                (m.clone(), m, labels.month_year(d.year, d.month))
-            }
-            (SplitBy::Year | SplitBy::Month, None) => {
-                ("~".into(), "undated".into(), "Undated".into())
-            }
-            _ => {
-                let name = c
-                    .meta
-                    .categories
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| "Uncategorized".to_string());
-                (name.to_lowercase(), output::file_stem(&name), name)
-            }
-        }
+        let group = group_of(&c.meta, by, labels);
+        let stem = if group.missing {
+            "undated".to_string()
+        } else if by == GroupBy::Category {
+            output::file_stem(&group.label)
+        } else {
+            group.key.clone()
+        };
+        (group.key, stem, group.label)
     };
     let mut groups: std::collections::BTreeMap<String, (String, String, Vec<_>)> =
         Default::default();

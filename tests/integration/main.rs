@@ -12,6 +12,7 @@ mod jobs;
 mod live;
 mod manual;
 mod outputs;
+mod parts;
 mod pdf;
 mod scripts;
 mod tagged_pdf;

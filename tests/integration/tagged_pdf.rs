@@ -309,20 +309,21 @@ fn the_structure_tree_follows_the_reading_order() {
         assert!(slots.iter().all(|s| s.as_reference().is_ok()), "page {p}");
     }
 
-    // the book's structure: title page and contents, then a section per post with its title
+    // the book's structure: title page and contents, then a section per post with its title,
+    // then the colophon
     let chapters = 38;
     let sects = tree.iter().filter(|e| e.role == "Sect").count();
     assert_eq!(
         sects,
-        chapters + 1,
-        "a section for the title page and each post"
+        chapters + 2,
+        "a section for the title page, each post and the colophon"
     );
     assert_eq!(tree.iter().filter(|e| e.role == "TOCI").count(), chapters);
     let h1 = tree.iter().filter(|e| e.role == "H1").count();
     assert_eq!(
         h1,
-        chapters + 2,
-        "each post's title, the book's and the contents'"
+        chapters + 3,
+        "each post's title, the book's, the contents' and the colophon's"
     );
     // headings nest under their post without skipping a level
     let mut last = 1;

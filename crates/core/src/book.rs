@@ -4,7 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::html::slugify;
-use crate::model::{Block, Book, BookMeta, Chapter, inlines_text};
+use crate::labels::Labels;
+use crate::model::{Block, Book, BookMeta, Chapter, Part, PostMeta, inlines_text};
 use crate::rest::Post;
 
 /// The order of chapters in the book.
@@ -35,6 +36,125 @@ pub struct BookOptions {
     /// The site, when an input says (its name is the default title of a book of several
     /// posts, and the publisher).
     pub site: Option<crate::rest::Site>,
+    /// `--about`: a page about the site, from its description.
+    pub about: bool,
+    /// `--group-by`: the parts the chapters are grouped into (none when `None`).
+    pub group_by: Option<GroupBy>,
+}
+
+/// What chapters are grouped by, into parts of a book or into books of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// The year of the post's date (the site's local date where the input gives it).
+    Year,
+    /// The month of the post's date.
+    Month,
+    /// The post's first (primary) category.
+    Category,
+    /// The post's first tag.
+    Tag,
+    /// The post's author.
+    Author,
+}
+
+/// The group a chapter falls into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// What groups are ordered by: `2023`, `2023-05`, a name folded for comparison. Posts
+    /// with nothing to group by get a key after every other.
+    pub key: String,
+    /// The group's title, in the book's language: `2023`, `May 2023`, `Travel`,
+    /// `Uncategorized`.
+    pub label: String,
+    /// Whether the post had nothing to group by (no date, category, tag or author).
+    pub missing: bool,
+}
+
+/// The group of a post's metadata.
+pub fn group_of(meta: &PostMeta, by: GroupBy, labels: &Labels) -> Group {
+    let date = meta.local_date.or(meta.date);
+    let named = |name: Option<&String>, missing: &str| match name.filter(|n| !n.trim().is_empty()) {
+        Some(name) => Group {
+            key: crate::filter::fold(name.trim()),
+            label: name.trim().to_string(),
+            missing: false,
+        },
+        None => Group {
+            key: "\u{10FFFF}".to_string(),
+            label: missing.to_string(),
+            missing: true,
+        },
+    };
+    match (by, date) {
+        (GroupBy::Year, Some(d)) => Group {
+            key: format!("{:04}", d.year),
+            label: labels.year(d.year),
+            missing: false,
+        },
+        (GroupBy::Month, Some(d)) => Group {
+            key: format!("{:04}-{:02}", d.year, d.month),
+            label: labels.month_year(d.year, d.month),
+            missing: false,
+        },
+        (GroupBy::Year | GroupBy::Month, None) => named(None, labels.undated),
+        // WordPress files a post without a category under its default one
+        (GroupBy::Category, _) => match meta.categories.first() {
+            Some(c) if !c.trim().is_empty() => named(Some(c), labels.uncategorized),
+            _ => Group {
+                key: crate::filter::fold(labels.uncategorized),
+                label: labels.uncategorized.to_string(),
+                missing: false,
+            },
+        },
+        (GroupBy::Tag, _) => named(meta.tags.first(), labels.untagged),
+        (GroupBy::Author, _) => named(meta.author.as_ref(), labels.unknown_author),
+    }
+}
+
+/// Groups chapters already in the book's order into parts: the chapters are reordered so that
+/// each group's are together, keeping their order within it. Years and months come in time
+/// (newest first when the book is, under `--order newest`), names alphabetically; posts with
+/// nothing to group by come last.
+pub fn group_chapters(
+    chapters: Vec<Chapter>,
+    by: GroupBy,
+    order: Order,
+    labels: &Labels,
+) -> (Vec<Chapter>, Vec<Part>) {
+    let newest_first = order == Order::Newest && matches!(by, GroupBy::Year | GroupBy::Month);
+    let mut keyed: Vec<(Group, Chapter)> = chapters
+        .into_iter()
+        .map(|c| (group_of(&c.meta, by, labels), c))
+        .collect();
+    // stable: each group keeps the book's order
+    keyed.sort_by(|(a, _), (b, _)| {
+        a.missing.cmp(&b.missing).then_with(|| {
+            if newest_first {
+                b.key.cmp(&a.key)
+            } else {
+                a.key.cmp(&b.key)
+            }
+        })
+    });
+    let mut parts: Vec<Part> = Vec::new();
+    let mut last_key: Option<String> = None;
+    let mut chapters = Vec::with_capacity(keyed.len());
+    for (i, (group, chapter)) in keyed.into_iter().enumerate() {
+        if last_key.as_deref() == Some(group.key.as_str()) {
+            if let Some(part) = parts.last_mut() {
+                part.len += 1;
+            }
+        } else {
+            parts.push(Part {
+                title: group.label,
+                first: i,
+                len: 1,
+            });
+            last_key = Some(group.key);
+        }
+        chapters.push(chapter);
+    }
+    (chapters, parts)
 }
 
 /// Drops posts that appear twice (same id), keeping the most recently modified copy at the
@@ -93,10 +213,20 @@ pub fn assemble(mut chapters: Vec<Chapter>, options: &BookOptions) -> Book {
         unique_heading_ids(&mut chapter.blocks, &mut used);
     }
     let meta = book_meta(&chapters, options);
+    let (chapters, parts) = match options.group_by {
+        Some(by) => group_chapters(
+            chapters,
+            by,
+            options.order,
+            crate::labels::labels(&meta.language),
+        ),
+        None => (chapters, Vec::new()),
+    };
     Book {
         meta,
         chapters,
         images: Default::default(),
+        parts,
     }
 }
 
@@ -186,6 +316,11 @@ fn book_meta(chapters: &[Chapter], options: &BookOptions) -> BookMeta {
         language,
         description,
         publisher: site.name.clone().filter(|n| !n.is_empty()),
+        about: site
+            .description
+            .clone()
+            .map(|d| d.trim().to_string())
+            .filter(|d| options.about && !d.is_empty()),
         source,
         date: chapters.iter().filter_map(|c| c.meta.date).max(),
         modified: chapters
@@ -320,6 +455,116 @@ mod tests {
 
     fn posts(json: &str) -> Vec<Post> {
         read_rest_json("t.json", json.as_bytes()).unwrap().posts
+    }
+
+    fn chapter(id: u64, date: Option<(i32, u8)>, categories: &[&str], author: &str) -> Chapter {
+        Chapter {
+            meta: PostMeta {
+                id,
+                date: date.map(|(year, month)| crate::DateTime {
+                    year,
+                    month,
+                    day: 1,
+                    hour: 0,
+                    minute: 0,
+                    second: 0,
+                }),
+                categories: categories.iter().map(|c| c.to_string()).collect(),
+                author: (!author.is_empty()).then(|| author.to_string()),
+                ..Default::default()
+            },
+            blocks: Vec::new(),
+        }
+    }
+
+    fn parts_of(book: &Book) -> Vec<(String, Vec<u64>)> {
+        book.parts
+            .iter()
+            .map(|p| {
+                let ids = book.chapters[p.first..p.first + p.len]
+                    .iter()
+                    .map(|c| c.meta.id)
+                    .collect();
+                (p.title.clone(), ids)
+            })
+            .collect()
+    }
+
+    fn grouped(by: GroupBy, order: Order, language: &str) -> Vec<(String, Vec<u64>)> {
+        let mut chapters = vec![
+            chapter(1, Some((2023, 5)), &["Travel", "Food"], "Ada"),
+            chapter(2, Some((2022, 12)), &[], "babbage"),
+            chapter(3, None, &["Élan"], ""),
+            chapter(4, Some((2023, 5)), &["food"], "Ada"),
+            chapter(5, Some((2022, 1)), &["Travel"], "Ada"),
+        ];
+        // the book's order first, as the CLI sorts posts before grouping
+        if order == Order::Newest {
+            chapters.reverse();
+        }
+        let options = BookOptions {
+            group_by: Some(by),
+            order,
+            language: Some(language.into()),
+            ..Default::default()
+        };
+        parts_of(&assemble(chapters, &options))
+    }
+
+    #[test]
+    fn parts_group_in_order_and_keep_the_book_order_within() {
+        let owned = |v: &[(&str, &[u64])]| -> Vec<(String, Vec<u64>)> {
+            v.iter()
+                .map(|(t, ids)| (t.to_string(), ids.to_vec()))
+                .collect()
+        };
+        assert_eq!(
+            grouped(GroupBy::Year, Order::Input, "en"),
+            owned(&[("2022", &[2, 5]), ("2023", &[1, 4]), ("Undated", &[3])])
+        );
+        // newest first: years run backwards too; undated still last
+        assert_eq!(
+            grouped(GroupBy::Year, Order::Newest, "en"),
+            owned(&[("2023", &[4, 1]), ("2022", &[5, 2]), ("Undated", &[3])])
+        );
+        assert_eq!(
+            grouped(GroupBy::Month, Order::Input, "de"),
+            owned(&[
+                ("Januar 2022", &[5]),
+                ("Dezember 2022", &[2]),
+                ("Mai 2023", &[1, 4]),
+                ("Ohne Datum", &[3])
+            ])
+        );
+        // the first (primary) category; no category is WordPress's default, in the book's
+        // language; names sort without case or accents
+        assert_eq!(
+            grouped(GroupBy::Category, Order::Input, "en"),
+            owned(&[
+                ("Élan", &[3]),
+                ("food", &[4]),
+                ("Travel", &[1, 5]),
+                ("Uncategorized", &[2])
+            ])
+        );
+        assert_eq!(
+            grouped(GroupBy::Category, Order::Input, "fr")[2],
+            ("Non classé".to_string(), vec![2]),
+            "between food and Travel"
+        );
+        assert_eq!(
+            grouped(GroupBy::Author, Order::Input, "en"),
+            owned(&[
+                ("Ada", &[1, 4, 5]),
+                ("babbage", &[2]),
+                ("Unknown author", &[3])
+            ])
+        );
+        // Persian digits in a Persian book's year titles
+        assert_eq!(grouped(GroupBy::Year, Order::Input, "fa")[0].0, "۲۰۲۲");
+        // no grouping: no parts
+        let book = assemble(vec![chapter(1, None, &[], "")], &BookOptions::default());
+        assert!(book.parts.is_empty() && book.part_at(0).is_none());
     }
 
     #[test]

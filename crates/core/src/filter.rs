@@ -242,7 +242,7 @@ fn author_matches(want: &str, meta: &PostMeta) -> bool {
 /// and without the marks that collation ignores: accents on Latin, Greek and Cyrillic letters,
 /// Hebrew points and Arabic vowel marks. The vowel signs of Indic and Thai scripts count, as
 /// they do there.
-fn fold(text: &str) -> String {
+pub(crate) fn fold(text: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     text.nfd()
         .filter(|&c| {

@@ -15,11 +15,11 @@ pub mod model;
 pub mod rest;
 pub mod wxr;
 
-pub use book::{BookOptions, Order, assemble};
+pub use book::{BookOptions, GroupBy, Order, assemble};
 pub use error::{ExportError, ReadError};
 pub use exporter::Exporter;
 pub use filter::Filter;
-pub use model::{Block, Book, BookMeta, Chapter, DateTime, Inline, PostMeta};
+pub use model::{Block, Book, BookMeta, Chapter, DateTime, Inline, Part, PostMeta};
 pub use rest::{Post, ReadOutput, Site, read_rest_json, read_rest_json_each, read_rest_json_from};
 pub use wxr::{WxrOptions, read_wxr};
 

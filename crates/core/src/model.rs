@@ -18,6 +18,21 @@ pub struct Book {
     /// The images the content names, once someone has fetched them (see `postbook-fetch`);
     /// exporters embed these and fall back to alt text for the rest.
     pub images: BTreeMap<String, ImageData>,
+    /// The parts the chapters are grouped into (`--group-by`), in order; empty when the book
+    /// has none. A part runs from its first chapter to the next part's.
+    pub parts: Vec<Part>,
+}
+
+/// A part of a book: a title over a run of chapters (a year, a category).
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// The part's title: `2023`, `May 2023`, `Travel`.
+    pub title: String,
+    /// The index in [`Book::chapters`] of the part's first chapter.
+    pub first: usize,
+    /// How many chapters the part has.
+    pub len: usize,
 }
 
 /// An image's bytes, keyed in [`Book::images`] by the URL the content gives.
@@ -49,6 +64,14 @@ impl ImageData {
 }
 
 impl Book {
+    /// The part that begins at chapter `index`, if one does. Parts that begin past the end,
+    /// repeat an earlier part's first chapter or have no chapters are not parts.
+    pub fn part_at(&self, index: usize) -> Option<&Part> {
+        (index < self.chapters.len())
+            .then(|| self.parts.iter().find(|p| p.first == index && p.len > 0))
+            .flatten()
+    }
+
     /// Every image URL the book names, in reading order, each once: figures, inline images
     /// and featured images.
     pub fn image_urls(&self) -> Vec<String> {
@@ -171,6 +194,9 @@ pub struct BookMeta {
     pub publisher: Option<String>,
     /// The site's address, when known (taken from the posts' links).
     pub source: Option<String>,
+    /// The text of the page about the site (`--about`: the site's description), when the
+    /// book has one.
+    pub about: Option<String>,
     /// The newest post date in the book.
     pub date: Option<DateTime>,
     /// The newest modification date in the book.

@@ -282,6 +282,14 @@ pub fn write(
                     .reftype(ReferenceType::TitlePage),
             )
             .map_err(err)?;
+        if let Some(about) = &meta.about {
+            builder
+                .add_content(
+                    EpubContent::new("about.xhtml", about_page(about, &lang).as_bytes())
+                        .reftype(ReferenceType::Preface),
+                )
+                .map_err(err)?;
+        }
         // the printed contents: made below, with the nav; no entry of its own in them
         builder
             .add_content(EpubContent::new("toc.xhtml", &[][..]).reftype(ReferenceType::Toc))
@@ -294,30 +302,69 @@ pub fn write(
     let images = image_report(book, &hrefs);
     let refs = BookRefs::new(book, files.clone(), hrefs);
     let mut entries: Vec<TocElement> = Vec::with_capacity(book.chapters.len());
+    // in parts, a chapter's entry is one level down, under its part's
+    let depth = i32::from(!book.parts.is_empty());
+    let mut part_pages: Vec<(String, String)> = Vec::new();
+    let mut start = None;
     // each chapter's XHTML is made when the container is written, a batch at a time, in
     // parallel
     for (i, chapter) in book.chapters.iter().enumerate() {
-        let mut content =
-            EpubContent::new(files[i].clone(), &[][..]).title(xhtml::toc_title(chapter));
-        real.insert(format!("OEBPS/{}", files[i]), pack::Source::Made(i));
-        if i == 0 {
-            content = content.reftype(ReferenceType::Text);
+        if let Some(part) = book.part_at(i) {
+            let file = format!("part-{:04}.xhtml", part_pages.len() + 1);
+            let title = xhtml::non_empty(&clean_text(&part.title));
+            let mut content = EpubContent::new(file.clone(), &[][..]).title(title.clone());
+            if start.is_none() {
+                content = content.reftype(ReferenceType::Text);
+                start = Some(file.clone());
+            }
+            builder.add_content(content).map_err(err)?;
+            entries.push(TocElement::new(file.clone(), title));
+            part_pages.push((file.clone(), part_page(&part.title, &lang)));
         }
-        let mut entry = TocElement::new(files[i].clone(), xhtml::toc_title(chapter));
+        let mut content = EpubContent::new(files[i].clone(), &[][..])
+            .title(xhtml::toc_title(chapter))
+            .level(1 + depth);
+        real.insert(format!("OEBPS/{}", files[i]), pack::Source::Made(i));
+        if start.is_none() {
+            content = content.reftype(ReferenceType::Text);
+            start = Some(files[i].clone());
+        }
+        let mut entry =
+            TocElement::new(files[i].clone(), xhtml::toc_title(chapter)).level(1 + depth);
         for element in toc_children(
             &files[i],
             &xhtml::headings(&chapter.blocks),
             options.toc_depth,
+            depth,
         ) {
             content = content.child(element.clone());
             entry = entry.child(element);
         }
-        entries.push(entry);
+        match entries.last_mut() {
+            Some(part) if depth > 0 && part.level < entry.level => part.children.push(entry),
+            _ => entries.push(entry),
+        }
         builder.add_content(content).map_err(err)?;
+    }
+    if printed_contents {
+        builder
+            .add_content(
+                EpubContent::new("colophon.xhtml", colophon_page(book, &lang).as_bytes())
+                    .title(labels.colophon)
+                    .reftype(ReferenceType::Colophon),
+            )
+            .map_err(err)?;
+        entries.push(TocElement::new("colophon.xhtml", labels.colophon));
+    }
+    for (file, page) in part_pages {
+        real.insert(
+            format!("OEBPS/{file}"),
+            pack::Source::Bytes(Cow::Owned(page.into_bytes())),
+        );
     }
 
     extra.push_str(&accessibility_metadata(book, &images));
-    let nav = nav_document(book, &entries, &lang, printed_contents, &refs);
+    let nav = nav_document(&entries, &lang, printed_contents, &refs, start.as_deref());
     let printed = printed_contents.then(|| contents_page(&entries, &lang));
     let mut built = Vec::new();
     builder.generate(&mut built).map_err(err)?;
@@ -569,11 +616,11 @@ fn contents_list(entries: &[TocElement], out: &mut String) {
 
 /// The navigation document: the contents, and the landmarks (cover, contents, start).
 fn nav_document(
-    book: &Book,
     entries: &[TocElement],
     lang: &str,
     printed: bool,
     refs: &BookRefs,
+    start: Option<&str>,
 ) -> String {
     let labels = postbook_core::labels::labels(lang);
     let mut out = xhtml::document_start(labels.contents, lang, None);
@@ -604,9 +651,10 @@ fn nav_document(
             esc(labels.contents)
         ));
     }
-    if !book.chapters.is_empty() {
+    if let Some(start) = start {
         out.push_str(&format!(
-            "<li><a epub:type=\"bodymatter\" href=\"chapter-0001.xhtml\">{}</a></li>\n",
+            "<li><a epub:type=\"bodymatter\" href=\"{}\">{}</a></li>\n",
+            esc(start),
             esc(labels.start)
         ));
     }
@@ -646,7 +694,13 @@ fn contents_page(entries: &[TocElement], lang: &str) -> String {
 }
 
 /// Nested contents entries for the headings down to `depth` (1 = the chapter alone).
-fn toc_children(file: &str, headings: &[(u8, String, String)], depth: usize) -> Vec<TocElement> {
+/// `below` is how many levels the chapter's own entry is below the top (1 in parts).
+fn toc_children(
+    file: &str,
+    headings: &[(u8, String, String)],
+    depth: usize,
+    below: i32,
+) -> Vec<TocElement> {
     let wanted: Vec<&(u8, String, String)> = headings
         .iter()
         .filter(|(level, _, _)| usize::from(*level) < depth)
@@ -656,6 +710,7 @@ fn toc_children(file: &str, headings: &[(u8, String, String)], depth: usize) -> 
         i: &mut usize,
         level: u8,
         file: &str,
+        below: i32,
     ) -> Vec<TocElement> {
         let mut out: Vec<TocElement> = Vec::new();
         while *i < items.len() {
@@ -664,9 +719,9 @@ fn toc_children(file: &str, headings: &[(u8, String, String)], depth: usize) -> 
                 break;
             }
             *i += 1;
-            let mut element =
-                TocElement::new(format!("{file}#{id}"), text.clone()).level(i32::from(*l) + 1);
-            let children = build(items, i, l + 1, file);
+            let mut element = TocElement::new(format!("{file}#{id}"), text.clone())
+                .level(i32::from(*l) + 1 + below);
+            let children = build(items, i, l + 1, file, below);
             for child in children {
                 element = element.child(child);
             }
@@ -678,8 +733,74 @@ fn toc_children(file: &str, headings: &[(u8, String, String)], depth: usize) -> 
     let mut out = Vec::new();
     while i < wanted.len() {
         let level = wanted[i].0;
-        out.extend(build(&wanted, &mut i, level, file));
+        out.extend(build(&wanted, &mut i, level, file, below));
     }
+    out
+}
+
+/// The page about the site: its description, after the title page.
+fn about_page(about: &str, lang: &str) -> String {
+    let labels = postbook_core::labels::labels(lang);
+    let mut out = xhtml::document_start(labels.about, lang, Some("frontmatter"));
+    out.push_str(&format!(
+        "<section class=\"about\" aria-labelledby=\"about-title\">\n<h1 id=\"about-title\">{}</h1>\n",
+        esc(labels.about)
+    ));
+    for para in about
+        .split("\n\n")
+        .map(clean_text)
+        .filter(|p| !p.is_empty())
+    {
+        out.push_str(&format!("<p>{}</p>\n", esc(&para)));
+    }
+    out.push_str("</section>\n");
+    out.push_str(xhtml::DOCUMENT_END);
+    out
+}
+
+/// The colophon, at the end: the book's title, its source and the date of its newest post
+/// (from the posts, never the clock, so that the same posts make the same book).
+fn colophon_page(book: &Book, lang: &str) -> String {
+    let meta = &book.meta;
+    let labels = postbook_core::labels::labels(lang);
+    let mut out = xhtml::document_start(labels.colophon, lang, Some("backmatter"));
+    out.push_str(&format!(
+        "<section class=\"colophon\" epub:type=\"colophon\" role=\"doc-colophon\" aria-labelledby=\"colophon-title\">\n<h1 id=\"colophon-title\">{}</h1>\n<p class=\"colophon-title\">{}</p>\n",
+        esc(labels.colophon),
+        esc(&xhtml::non_empty(&clean_text(&meta.title)))
+    ));
+    if let Some(url) = meta.source.as_deref().and_then(xhtml::clean_url) {
+        out.push_str(&format!(
+            "<p>{}: <a href=\"{}\">{}</a></p>\n",
+            esc(labels.source),
+            esc(&url),
+            esc(&url)
+        ));
+    }
+    if let Some(date) = &meta.date {
+        out.push_str(&format!(
+            "<p>{}: {}</p>\n",
+            esc(labels.newest_post),
+            esc(&labels.date(date))
+        ));
+    }
+    out.push_str(&format!(
+        "<p>{}</p>\n",
+        esc(&labels.post_count(book.chapters.len()))
+    ));
+    out.push_str("</section>\n");
+    out.push_str(xhtml::DOCUMENT_END);
+    out
+}
+
+/// A part's title page, in the body of the book.
+fn part_page(title: &str, lang: &str) -> String {
+    let mut out = xhtml::document_start(title, lang, Some("bodymatter"));
+    out.push_str(&format!(
+        "<section class=\"part\" epub:type=\"part\" role=\"doc-part\" aria-labelledby=\"part-title\">\n<h1 class=\"part-title\" id=\"part-title\">{}</h1>\n</section>\n",
+        esc(&xhtml::non_empty(&clean_text(title)))
+    ));
+    out.push_str(xhtml::DOCUMENT_END);
     out
 }
 
@@ -705,6 +826,15 @@ fn title_page(book: &Book, lang: &str) -> String {
             esc(&labels.post_count(book.chapters.len())),
             esc(&labels.date_span(first, last))
         ));
+    }
+    // the site's name, where the title is not it
+    if let Some(site) = meta
+        .publisher
+        .as_deref()
+        .map(clean_text)
+        .filter(|p| !p.is_empty() && *p != clean_text(&meta.title))
+    {
+        out.push_str(&format!("<p class=\"book-site\">{}</p>\n", esc(&site)));
     }
     if let Some(url) = meta.source.as_deref().and_then(xhtml::clean_url) {
         out.push_str(&format!(

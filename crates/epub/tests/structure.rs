@@ -153,8 +153,12 @@ fn zip_layout_and_package() {
     assert!(opf.contains("<meta name=\"cover\" content=\"cover-image\"/>"));
     assert_eq!(
         opf.matches("<itemref ").count(),
-        38 + 3,
-        "cover, title page, contents, 38 chapters"
+        38 + 4,
+        "cover, title page, contents, 38 chapters, colophon"
+    );
+    assert!(
+        opf.contains("<itemref idref=\"id_colophon.xhtml\"/>\n  </spine>"),
+        "{opf}"
     );
     assert!(epub.names.iter().any(|n| n == "OEBPS/toc.ncx"));
 

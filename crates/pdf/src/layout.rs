@@ -278,7 +278,38 @@ impl<'a> ChapterLayout<'a> {
         self.fonts.set_direction(self.rtl.then_some(true));
         let size = self.geo.size;
         let width = self.geo.text_w();
-        let mut out = vec![Item::new(Kind::PageBreak, 0.0)];
+        let mut out = Vec::new();
+        if let Some(part) = self.book.part_at(self.index) {
+            // the part's title page, before its first chapter's
+            self.fonts.set_direction(None);
+            out.push(Item::new(Kind::PageBreak, 0.0));
+            out.push(Item::gap(self.geo.text_h() * 0.3));
+            let start = out.len();
+            let part_sect = self.tree.open("Part");
+            let spans = vec![Span {
+                text: part.title.clone(),
+                style: Style::Bold,
+                size: size * 2.4,
+                rise: 0.0,
+                color: INK,
+                link: None,
+            }];
+            let lines = break_lines(self.fonts, &spans, width, width, Justify::Center, None);
+            for (i, line) in lines.into_iter().enumerate() {
+                let mut item = self.text_item(line, 0.0, size * 2.4 * 1.25);
+                if i == 0 {
+                    item.anchor = Some((format!("part-{}", self.index), part.title.clone(), 0));
+                }
+                out.push(item);
+            }
+            let h = self.tree.add("H1");
+            tag_items(&mut out[start..], h);
+            self.tree.set_text(h, &part.title);
+            let _ = part_sect;
+            self.tree.close();
+            self.fonts.set_direction(self.rtl.then_some(true));
+        }
+        out.push(Item::new(Kind::PageBreak, 0.0));
         out.push(Item::gap(size * 2.0));
         let sect = self.tree.open("Sect");
         if let Some(lang) = chapter.meta.language.as_deref().filter(|l| {

@@ -254,7 +254,7 @@ struct BodyPage {
     /// The stream its page number and running head go into.
     tail: ObjectId,
     chapter: usize,
-    /// The chapter's first page (no running head).
+    /// The chapter's first page, or its part's title page (no running head).
     first: bool,
 }
 
@@ -527,6 +527,12 @@ pub fn build_with_progress(
     let mut write_chapter = |i: usize, mut ch: ChapterOut| -> Result<(), ExportError> {
         let first_page = body.len();
         let mut written = Vec::with_capacity(ch.pages.len());
+        // a part's title page comes before its first chapter's: neither has a running head
+        let title_page = ch
+            .anchors
+            .iter()
+            .find(|(id, ..)| *id == format!("chapter-{i}"))
+            .map_or(0, |a| a.1);
         for (n, page) in std::mem::take(&mut ch.pages).into_iter().enumerate() {
             let tail = sink.w.reserve();
             let (id, key, annots) = sink.page(page, Some(tail), &images)?;
@@ -537,7 +543,7 @@ pub fn build_with_progress(
                 key,
                 tail,
                 chapter: i,
-                first: n == 0,
+                first: n <= title_page,
             });
         }
         ch.tree.write_part(&mut sink.w, &written, &mut structure)?;
@@ -701,7 +707,34 @@ pub fn build_with_progress(
         sink.w.put_stream(page.tail, dict, &out.content)?;
     }
     all_pages.extend(body.iter().map(|p| (p.id, p.key)));
+    let body_pages = body.len();
     drop(body);
+    if multi {
+        let mut tree = tags::Tree::default();
+        let first = all_pages.len();
+        for (n, page) in paginate(doc.colophon(&mut tree), geo.text_h())
+            .into_iter()
+            .enumerate()
+        {
+            let mut draws = Vec::new();
+            let count = page.len();
+            for (k, (item, top)) in page.iter().enumerate() {
+                if let Some((id, ..)) = &item.anchor {
+                    anchors.entry(id.clone()).or_insert((first + n, *top));
+                }
+                doc.draw_item(item, *top, k + 1 == count, &mut draws);
+            }
+            draws.push(Draw::BeginTag(None));
+            doc.page_number(front + body_pages + n + 1, &mut draws);
+            draws.push(Draw::EndTag);
+            let out = encode_page(draws, n, &mut tree, &mut used, &|_| true);
+            let (id, key, annots) = sink.page(out, None, &images)?;
+            tree.set_link_objects(n, &annots);
+            all_pages.push((id, key));
+        }
+        structure.front = false;
+        tree.write_part(&mut sink.w, &all_pages[first..], &mut structure)?;
+    }
     missing.extend(std::mem::take(&mut *fonts.missing.borrow_mut()));
     let mut warnings = Vec::new();
     if !missing.is_empty() {
@@ -959,6 +992,21 @@ impl Doc<'_> {
                 items.push(text_item(line, geo.size * 1.4, 0.0));
             }
         }
+        // the site's name, where the title is not it
+        if let Some(site) = meta
+            .publisher
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty() && *p != meta.title.trim())
+        {
+            for line in self.line_of(
+                &[self.span(site, Style::Regular, geo.size)],
+                w,
+                Justify::Center,
+            ) {
+                items.push(text_item(line, geo.size * 1.4, 0.0));
+            }
+        }
         if let Some(source) = &meta.source {
             for line in self.line_of(
                 &[self.span(source, Style::Regular, geo.size * 0.9)],
@@ -970,6 +1018,11 @@ impl Doc<'_> {
         }
         let _ = tag(&mut items, from, "P", tree);
         tree.close();
+        // the page about the site (--about)
+        if let Some(about) = &meta.about {
+            items.push(Item::new(Kind::PageBreak, 0.0));
+            self.heading_and_paragraphs(&mut items, tree, labels.about, about.split("\n\n"));
+        }
         // contents
         items.push(Item::new(Kind::PageBreak, 0.0));
         let hsize = geo.size * 1.6;
@@ -992,7 +1045,47 @@ impl Doc<'_> {
             )
             .first()
             .map_or(30.0, |l| l.width);
+        // in parts, each part's title (bold, with its page) over its chapters, indented
+        let indent = if self.book.parts.is_empty() {
+            0.0
+        } else {
+            geo.size * 1.5
+        };
         for (i, chapter) in self.book.chapters.iter().enumerate() {
+            if let Some(part) = self.book.part_at(i) {
+                let page = chapter_starts
+                    .get(&format!("part-{i}"))
+                    .map_or(0, |(p, _)| p + front + 1);
+                let target = Target::Internal {
+                    chapter: i,
+                    anchor: Some(format!("part-{i}")),
+                };
+                let mut title = self.span(
+                    &short_form(&part.title, SHORT_FORM_CHARS),
+                    Style::Bold,
+                    geo.size,
+                );
+                title.link = Some(target.clone());
+                let lines = self.entry_lines(title, page, target, w, number_w);
+                if i > 0 {
+                    items.push(gap(geo.size * 0.6));
+                }
+                let n = lines.len();
+                let from = items.len();
+                for (j, line) in lines.into_iter().enumerate() {
+                    let mut item = text_item(line, geo.size * 1.45, 0.0);
+                    // a part's entry stays with its first chapter's
+                    item.keep_next = true;
+                    let _ = j < n;
+                    items.push(item);
+                }
+                let entry = tag(&mut items, from, "TOCI", tree);
+                tree.set_text(entry, &format!("{} {page}", part.title));
+                items.push(Item {
+                    keep_next: true,
+                    ..gap(geo.size * 0.25)
+                });
+            }
             let target = Target::Internal {
                 chapter: i,
                 anchor: None,
@@ -1004,33 +1097,14 @@ impl Doc<'_> {
                 geo.size,
             );
             title.link = Some(target.clone());
-            let mut lines = break_lines(
-                self.fonts,
-                &[title],
-                w - number_w - geo.size * 1.5,
-                w - number_w - geo.size * 1.5,
-                Justify::Left,
-                None,
-            );
             let page = chapter_starts
                 .get(&format!("chapter-{i}"))
                 .map_or(0, |(p, _)| p + front + 1);
-            let mut number = self.span(&page.to_string(), Style::Regular, geo.size);
-            number.link = Some(target);
-            let num_line = self
-                .line_of(&[number], 1e6, Justify::Left)
-                .pop()
-                .unwrap_or_default();
-            if let Some(last) = lines.last_mut() {
-                for mut p in num_line.pieces {
-                    p.x += w - num_line.width;
-                    last.pieces.push(p);
-                }
-            }
+            let lines = self.entry_lines(title, page, target, w - indent, number_w);
             let n = lines.len();
             let from = items.len();
             for (j, line) in lines.into_iter().enumerate() {
-                let mut item = text_item(line, geo.size * 1.45, 0.0);
+                let mut item = text_item(line, geo.size * 1.45, indent);
                 item.keep_next = j + 1 < n;
                 items.push(item);
             }
@@ -1040,6 +1114,95 @@ impl Doc<'_> {
         }
         tree.close();
         items
+    }
+
+    /// A heading (H1) and paragraphs (P) of plain text, left-aligned, at the end of `items`.
+    fn heading_and_paragraphs<'t>(
+        &self,
+        items: &mut Vec<Item>,
+        tree: &mut tags::Tree,
+        heading: &str,
+        paragraphs: impl Iterator<Item = &'t str>,
+    ) {
+        let geo = self.geo;
+        let w = geo.text_w();
+        let hsize = geo.size * 1.6;
+        let from = items.len();
+        for line in self.line_of(&[self.span(heading, Style::Bold, hsize)], w, Justify::Left) {
+            items.push(Item::text(line, 0.0, hsize * 1.6));
+        }
+        let node = tree.add("H1");
+        layout::tag_items(&mut items[from..], node);
+        tree.set_text(node, heading);
+        for para in paragraphs.map(str::trim).filter(|p| !p.is_empty()) {
+            items.push(Item::gap(geo.size * 0.6));
+            let from = items.len();
+            for line in self.line_of(
+                &[self.span(para, Style::Regular, geo.size)],
+                w,
+                Justify::Left,
+            ) {
+                items.push(Item::text(line, 0.0, geo.size * 1.45));
+            }
+            let node = tree.add("P");
+            layout::tag_items(&mut items[from..], node);
+        }
+    }
+
+    /// The colophon, after the last chapter: the book's title, its source, the date of its
+    /// newest post (from the posts, never the clock) and the number of posts.
+    fn colophon(&self, tree: &mut tags::Tree) -> Vec<Item> {
+        let meta = &self.book.meta;
+        let labels = postbook_core::labels::labels(&meta.language);
+        let mut lines = vec![meta.title.clone()];
+        if let Some(source) = &meta.source {
+            lines.push(format!("{}: {source}", labels.source));
+        }
+        if let Some(date) = &meta.date {
+            lines.push(format!("{}: {}", labels.newest_post, labels.date(date)));
+        }
+        lines.push(labels.post_count(self.book.chapters.len()));
+        let mut items = vec![Item::new(Kind::PageBreak, 0.0)];
+        tree.open("Sect");
+        let start = items.len();
+        self.heading_and_paragraphs(
+            &mut items,
+            tree,
+            labels.colophon,
+            lines.iter().map(String::as_str),
+        );
+        if let Some(first) = items.get_mut(start) {
+            first.anchor = Some(("colophon".into(), labels.colophon.into(), 0));
+        }
+        tree.close();
+        items
+    }
+
+    /// A contents entry's lines: the title broken to the width left by the page number, which
+    /// ends the last line at the right margin; both link to `target`.
+    fn entry_lines(
+        &self,
+        title: Span,
+        page: usize,
+        target: Target,
+        w: f32,
+        number_w: f32,
+    ) -> Vec<Line> {
+        let room = w - number_w - self.geo.size * 1.5;
+        let mut lines = break_lines(self.fonts, &[title], room, room, Justify::Left, None);
+        let mut number = self.span(&page.to_string(), Style::Regular, self.geo.size);
+        number.link = Some(target);
+        let num_line = self
+            .line_of(&[number], 1e6, Justify::Left)
+            .pop()
+            .unwrap_or_default();
+        if let Some(last) = lines.last_mut() {
+            for mut p in num_line.pieces {
+                p.x += w - num_line.width;
+                last.pieces.push(p);
+            }
+        }
+        lines
     }
 
     fn page_number(&self, n: usize, out: &mut Vec<Draw>) {
@@ -1444,8 +1607,21 @@ struct Node {
 }
 
 fn outline_tree(book: &Book, anchors: &Anchors, pages: usize) -> Vec<Node> {
-    let mut out = Vec::new();
+    let mut out: Vec<Node> = Vec::new();
+    // the current part's node, if the book has parts: chapters go below it
+    let mut part: Option<Node> = None;
     for (i, chapter) in book.chapters.iter().enumerate() {
+        if let Some(p) = book.part_at(i) {
+            if let Some(&(page, top)) = anchors.get(&format!("part-{i}")) {
+                out.extend(part.take());
+                part = Some(Node {
+                    title: short_form(&p.title, SHORT_FORM_CHARS).into_owned(),
+                    page,
+                    top,
+                    children: Vec::new(),
+                });
+            }
+        }
         let Some(&(page, top)) = anchors.get(&format!("chapter-{i}")) else {
             continue;
         };
@@ -1490,7 +1666,21 @@ fn outline_tree(book: &Book, anchors: &Anchors, pages: usize) -> Vec<Node> {
                 None => node.children.push(done),
             }
         }
-        out.push(node);
+        match part.as_mut() {
+            Some(part) => part.children.push(node),
+            None => out.push(node),
+        }
+    }
+    out.extend(part);
+    if let Some(&(page, top)) = anchors.get("colophon") {
+        out.push(Node {
+            title: postbook_core::labels::labels(&book.meta.language)
+                .colophon
+                .to_string(),
+            page,
+            top,
+            children: Vec::new(),
+        });
     }
     out
 }

@@ -87,13 +87,26 @@ pub fn write(book: &Book, options: &TextOptions, out: &mut dyn Write) -> std::io
                 width,
             ));
         }
+        lines.extend(front_lines(book, width));
         lines.push(String::new());
         lines.push(labels.contents.into());
         lines.push(String::new());
         let count = book.chapters.len();
         let digits = count.to_string().len();
+        // chapters in parts are listed under their part's title, indented
+        let in_parts = !book.parts.is_empty();
         for (i, chapter) in book.chapters.iter().enumerate() {
-            let marker = format!("{:>digits$}. ", i + 1);
+            if let Some(part) = book.part_at(i) {
+                if i > 0 {
+                    lines.push(String::new());
+                }
+                lines.extend(wrap(&part.title, width));
+            }
+            let marker = if in_parts {
+                format!("  {:>digits$}. ", i + 1)
+            } else {
+                format!("{:>digits$}. ", i + 1)
+            };
             let title = chapter.meta.title_text();
             let title =
                 postbook_core::model::short_form(&title, postbook_core::model::SHORT_FORM_CHARS);
@@ -117,13 +130,99 @@ pub fn write(book: &Book, options: &TextOptions, out: &mut dyn Write) -> std::io
             })
             .collect();
         for (i, text) in texts.iter().enumerate() {
-            if b + i > 0 {
+            let index = b * BATCH + i;
+            if index > 0 {
+                sink.write("\n\n")?;
+            }
+            if let Some(part) = book.part_at(index) {
+                sink.write(&join_lines(part_heading(&part.title, width)))?;
                 sink.write("\n\n")?;
             }
             sink.write(text)?;
         }
     }
+    if book.chapters.len() > 1 {
+        sink.write("\n\n")?;
+        sink.write(&join_lines(colophon(book, width)))?;
+    }
     sink.finish()
+}
+
+/// The title page's lines after the title and authors: the site's name (where the title is
+/// not it), the number and dates of the posts, the site's address, and the page about the
+/// site (`--about`).
+fn front_lines(book: &Book, width: usize) -> Vec<String> {
+    let meta = &book.meta;
+    let labels = postbook_core::labels::labels(&meta.language);
+    let mut lines = Vec::new();
+    if let Some(site) = meta
+        .publisher
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && *p != meta.title.trim())
+    {
+        lines.extend(wrap(site, width));
+    }
+    let dates = || book.chapters.iter().filter_map(|c| c.meta.date);
+    if let (Some(first), Some(last)) = (dates().min(), dates().max()) {
+        lines.extend(wrap(
+            &format!(
+                "{} \u{b7} {}",
+                labels.post_count(book.chapters.len()),
+                labels.date_span(&first, &last)
+            ),
+            width,
+        ));
+    }
+    if let Some(source) = &meta.source {
+        lines.push(source.clone());
+    }
+    if let Some(about) = &meta.about {
+        lines.push(String::new());
+        lines.push(labels.about.into());
+        lines.push("-".repeat(labels.about.width().max(3)));
+        for para in about.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+            lines.push(String::new());
+            lines.extend(wrap(para, width));
+        }
+    }
+    lines
+}
+
+/// The colophon at the end of a book of several posts: its title, source, the date of the
+/// newest post (from the posts, not the clock) and the number of posts.
+fn colophon(book: &Book, width: usize) -> Vec<String> {
+    let meta = &book.meta;
+    let labels = postbook_core::labels::labels(&meta.language);
+    let mut lines = vec![
+        labels.colophon.to_string(),
+        "=".repeat(labels.colophon.width().max(3)),
+        String::new(),
+    ];
+    lines.extend(wrap(&meta.title, width));
+    if let Some(source) = &meta.source {
+        lines.push(format!("{}: {source}", labels.source));
+    }
+    if let Some(date) = &meta.date {
+        lines.extend(wrap(
+            &format!("{}: {}", labels.newest_post, labels.date(date)),
+            width,
+        ));
+    }
+    lines.push(labels.post_count(book.chapters.len()));
+    lines
+}
+
+/// A part's title between two rules of `#`, set apart from the chapters' titles (underlined
+/// with `=`).
+fn part_heading(title: &str, width: usize) -> Vec<String> {
+    let title = wrap(title, width);
+    let rule =
+        "#".repeat(max_width(&title).clamp(3, if width == 0 { usize::MAX } else { width.max(3) }));
+    let mut lines = vec![rule.clone()];
+    lines.extend(title);
+    lines.push(rule);
+    lines
 }
 
 /// A writer of text that drops the empty lines at its very end: newlines are held back until
