@@ -6,8 +6,12 @@ numbered, so that no two posts are the same text and the size grows linearly wit
 every tenth post also carries the Gutenberg block unit test's headings, lists, quotes, tables,
 images and footnotes. Deterministic: the same count gives the same bytes.
 
-usage: bench/corpus.py COUNT > posts.json
+usage: bench/corpus.py COUNT [DAYS_APART] > posts.json
+
+DAYS_APART (default 1) spreads the posts' dates: 400 posts 10 days apart span eleven years, a
+blog to make a book in parts by year from.
 """
+import datetime
 import json, os, re, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -28,9 +32,13 @@ def post(i):
     html = "".join(body) + rest
     if i % 10 == 9:
         html += unit["content"]["rendered"]
-    day = 1 + i % 28
-    month = 1 + (i // 28) % 12
-    year = 2010 + i // (28 * 12)
+    if apart == 1:
+        day = 1 + i % 28
+        month = 1 + (i // 28) % 12
+        year = 2010 + i // (28 * 12)
+    else:
+        d = datetime.date(2014, 3, 1) + datetime.timedelta(days=i * apart)
+        year, month, day = d.year, d.month, d.day
     p = dict(seed)
     p.update(
         id=100000 + i,
@@ -47,6 +55,7 @@ def post(i):
 
 
 count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+apart = int(sys.argv[2]) if len(sys.argv) > 2 else 1
 sys.stdout.write("[")
 for i in range(count):
     if i:
